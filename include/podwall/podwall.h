@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libpodwall: Kubernetes NetworkPolicy semantics, explained. */
+#ifndef PODWALL_PODWALL_H
+#define PODWALL_PODWALL_H
+
+#include <podwall/diag.h>
+#include <podwall/port.h>
+#include <podwall/cluster.h>
+#include <podwall/engine.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* "0.1.0"; the library's version, for `podwall version`. */
+const char *pw_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
