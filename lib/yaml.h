@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A YAML (and so JSON) document tree with the position of every node,
+ * built with libyaml under limits.
+ *
+ * Limits, because manifests come from anyone: nesting depth, the size of
+ * one scalar, the size of the input, and alias expansion. An alias is not
+ * copied: it points at the anchored node, so the tree stays as small as
+ * the text. Whoever walks the tree through aliases pays for every visit,
+ * so each document carries a budget of node visits (pw_yaml_doc_charge),
+ * which turns an alias bomb into an error instead of an hour of CPU.
+ */
+#ifndef PW_YAML_H
+#define PW_YAML_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "util.h"
+
+#define PW_YAML_MAX_DEPTH 256
+#define PW_YAML_MAX_SCALAR (1u << 20)	/* bytes in one scalar */
+#define PW_YAML_MAX_INPUT (256u << 20)	/* bytes in one file */
+
+enum pw_node_type {
+	PW_NODE_SCALAR,
+	PW_NODE_SEQ,
+	PW_NODE_MAP,
+};
+
+enum pw_scalar_style {
+	PW_SCALAR_PLAIN,	/* unquoted: may be a number, bool or null */
+	PW_SCALAR_QUOTED,	/* '...' or "...": always a string */
+	PW_SCALAR_BLOCK,	/* | or >: always a string */
+};
+
+struct pw_node;
+
+struct pw_pair {
+	struct pw_node *key;
+	struct pw_node *value;
+};
+
+struct pw_node {
+	enum pw_node_type type;
+	struct pw_pos pos;	/* where the node starts */
+	union {
+		struct {
+			char *text;	/* NUL-terminated; may hold NULs */
+			size_t len;
+			enum pw_scalar_style style;
+			bool tagged;	/* an explicit tag such as !!str */
+			char *tag;	/* NULL when none */
+		} scalar;
+		struct {
+			struct pw_node **items;
+			size_t n;
+		} seq;
+		struct {
+			struct pw_pair *pairs;	/* in document order */
+			size_t n;
+		} map;
+	};
+};
+
+/* All documents of one input. */
+struct pw_yaml;
+
+/*
+ * Parses buf (a YAML stream of any number of documents, or JSON).
+ * `file` is the name used in positions and must outlive the result
+ * (intern it). On a syntax error or an exceeded limit returns -EBADMSG
+ * and records an error with its position in d; -ENOMEM; else 0 and *out.
+ * Duplicate keys in a mapping are an error here, as in strict decoding.
+ */
+int pw_yaml_parse(const char *file, const char *buf, size_t len,
+		  struct pw_yaml **out, struct pw_diags *d);
+/* NULL is a no-op. */
+void pw_yaml_free(struct pw_yaml *y);
+size_t pw_yaml_doc_count(const struct pw_yaml *y);
+/* Root of document i; NULL for an empty document. */
+const struct pw_node *pw_yaml_doc(const struct pw_yaml *y, size_t i);
+
+/*
+ * Visit budget for document i: returns false (and records nothing) when
+ * walking n more nodes would exceed it; the walker then reports the alias
+ * expansion error at its own position.
+ */
+bool pw_yaml_doc_charge(struct pw_yaml *y, size_t i, size_t n);
+
+/* Helpers for walkers. */
+/* The value for key in a mapping, or NULL. */
+const struct pw_node *pw_node_get(const struct pw_node *map, const char *key);
+/* A plain scalar that reads as YAML null (~, null, Null, NULL, empty). */
+bool pw_node_is_null(const struct pw_node *n);
+/* Core-schema readings of a scalar; false when it is not one. Quoted and
+ * block scalars are always strings. */
+bool pw_node_as_int(const struct pw_node *n, int64_t *out);
+bool pw_node_as_bool(const struct pw_node *n, bool *out);
+/* Whether a scalar is a string in the strict sense kubectl applies: not
+ * a plain scalar that reads as null, bool, int or float. */
+bool pw_node_is_string(const struct pw_node *n);
+/* "mapping", "sequence", "string", "integer", "boolean", "null", ... */
+const char *pw_node_kind_name(const struct pw_node *n);
+
+#endif
