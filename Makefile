@@ -40,7 +40,7 @@ say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
 DEB_PKGS := gcc make pkg-config libyaml-dev clang libclang-rt-14-dev \
-	    python3
+	    python3 time
 
 PKGS := yaml-0.1
 # Deferred (=) so that pkg-config runs after the dependencies are installed.
