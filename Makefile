@@ -40,9 +40,9 @@ say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
 DEB_PKGS := gcc make pkg-config libyaml-dev clang libclang-rt-14-dev \
-	    python3 time
+	    python3 time nftables libnftables-dev iproute2
 
-PKGS := yaml-0.1
+PKGS := yaml-0.1 libnftables
 # Deferred (=) so that pkg-config runs after the dependencies are installed.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))

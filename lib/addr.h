@@ -35,4 +35,14 @@ bool pw_cidr_within(const struct pw_cidr *inner, const struct pw_cidr *outer);
  * validate. */
 bool pw_ipblock_matches(const struct pw_ipblock *b, const struct pw_addr *a);
 
+/*
+ * pw_addr_parse with the reason of a failure in *why (may be NULL): a
+ * static string in the API server's words ("must not have leading 0s").
+ */
+int pw_addr_parse_why(const char *s, struct pw_addr *out, const char **why);
+/* The bits of the family: 32 or 128. */
+unsigned pw_addr_bits(const struct pw_addr *a);
+/* Whether a has the bits after len set (it is not the network address). */
+bool pw_addr_has_host_bits(const struct pw_addr *a, unsigned len);
+
 #endif

@@ -36,4 +36,31 @@ bool pw_selector_equal(const struct pw_selector *a,
 int pw_selector_parse(const char *s, struct pw_selector *out, char *err,
 		      size_t errlen);
 
+/*
+ * The API server's syntax rules for names and labels
+ * (k8s.io/apimachinery/pkg/util/validation). Each *_errors function
+ * writes up to `max` messages, static strings in the API server's words,
+ * into msgs and returns how many problems it found (0: valid).
+ */
+#define PW_NAME_MAX_ERRS 4
+
+/* Label keys: an optional DNS-1123 subdomain prefix and "/", then a name
+ * of at most 63 characters, alphanumerics and '-', '_', '.' inside. */
+size_t pw_label_key_errors(const char *key, const char **msgs, size_t max);
+/* Label values: at most 63 characters, empty or like a key's name part. */
+size_t pw_label_value_errors(const char *v, const char **msgs, size_t max);
+/* RFC 1123 subdomain (object names): lower case, at most 253 characters. */
+size_t pw_dns_subdomain_errors(const char *s, const char **msgs, size_t max);
+/* RFC 1123 label (namespace names): lower case, at most 63 characters. */
+size_t pw_dns_label_errors(const char *s, const char **msgs, size_t max);
+/* RFC 1035 label (Service names): like an RFC 1123 label, but starting
+ * with a letter. */
+size_t pw_dns1035_label_errors(const char *s, const char **msgs, size_t max);
+
+/* "In", "NotIn", "Exists", "DoesNotExist"; NULL for PW_SEL_INVALID. */
+const char *pw_sel_op_name(enum pw_sel_op op);
+/* The operator spelled exactly as the API does; PW_SEL_INVALID otherwise
+ * (and for NULL). */
+enum pw_sel_op pw_sel_op_parse(const char *s);
+
 #endif

@@ -18,8 +18,18 @@
 #include "util.h"
 
 #define PW_YAML_MAX_DEPTH 256
-#define PW_YAML_MAX_SCALAR (1u << 20)	/* bytes in one scalar */
-#define PW_YAML_MAX_INPUT (256u << 20)	/* bytes in one file */
+#define PW_YAML_MAX_SCALAR (1u << 20) /* bytes in one scalar */
+#define PW_YAML_MAX_INPUT (256u << 20) /* bytes in one file */
+
+/*
+ * A node of the tree is a struct pw_ynode. It was first called struct
+ * pw_node, which model.h also defines (a Kubernetes Node): code that does
+ * not include model.h may keep the old name; code that includes both
+ * includes model.h first and says pw_ynode.
+ */
+#ifndef PW_MODEL_H
+#define pw_node pw_ynode
+#endif
 
 enum pw_node_type {
 	PW_NODE_SCALAR,
@@ -28,35 +38,35 @@ enum pw_node_type {
 };
 
 enum pw_scalar_style {
-	PW_SCALAR_PLAIN,	/* unquoted: may be a number, bool or null */
-	PW_SCALAR_QUOTED,	/* '...' or "...": always a string */
-	PW_SCALAR_BLOCK,	/* | or >: always a string */
+	PW_SCALAR_PLAIN, /* unquoted: may be a number, bool or null */
+	PW_SCALAR_QUOTED, /* '...' or "...": always a string */
+	PW_SCALAR_BLOCK, /* | or >: always a string */
 };
 
-struct pw_node;
+struct pw_ynode;
 
 struct pw_pair {
-	struct pw_node *key;
-	struct pw_node *value;
+	struct pw_ynode *key;
+	struct pw_ynode *value;
 };
 
-struct pw_node {
+struct pw_ynode {
 	enum pw_node_type type;
-	struct pw_pos pos;	/* where the node starts */
+	struct pw_pos pos; /* where the node starts */
 	union {
 		struct {
-			char *text;	/* NUL-terminated; may hold NULs */
+			char *text; /* NUL-terminated; may hold NULs */
 			size_t len;
 			enum pw_scalar_style style;
-			bool tagged;	/* an explicit tag such as !!str */
-			char *tag;	/* NULL when none */
+			bool tagged; /* an explicit tag such as !!str */
+			char *tag; /* NULL when none */
 		} scalar;
 		struct {
-			struct pw_node **items;
+			struct pw_ynode **items;
 			size_t n;
 		} seq;
 		struct {
-			struct pw_pair *pairs;	/* in document order */
+			struct pw_pair *pairs; /* in document order */
 			size_t n;
 		} map;
 	};
@@ -78,7 +88,7 @@ int pw_yaml_parse(const char *file, const char *buf, size_t len,
 void pw_yaml_free(struct pw_yaml *y);
 size_t pw_yaml_doc_count(const struct pw_yaml *y);
 /* Root of document i; NULL for an empty document. */
-const struct pw_node *pw_yaml_doc(const struct pw_yaml *y, size_t i);
+const struct pw_ynode *pw_yaml_doc(const struct pw_yaml *y, size_t i);
 
 /*
  * Visit budget for document i: returns false (and records nothing) when
@@ -89,17 +99,17 @@ bool pw_yaml_doc_charge(struct pw_yaml *y, size_t i, size_t n);
 
 /* Helpers for walkers. */
 /* The value for key in a mapping, or NULL. */
-const struct pw_node *pw_node_get(const struct pw_node *map, const char *key);
+const struct pw_ynode *pw_node_get(const struct pw_ynode *map, const char *key);
 /* A plain scalar that reads as YAML null (~, null, Null, NULL, empty). */
-bool pw_node_is_null(const struct pw_node *n);
+bool pw_node_is_null(const struct pw_ynode *n);
 /* Core-schema readings of a scalar; false when it is not one. Quoted and
  * block scalars are always strings. */
-bool pw_node_as_int(const struct pw_node *n, int64_t *out);
-bool pw_node_as_bool(const struct pw_node *n, bool *out);
+bool pw_node_as_int(const struct pw_ynode *n, int64_t *out);
+bool pw_node_as_bool(const struct pw_ynode *n, bool *out);
 /* Whether a scalar is a string in the strict sense kubectl applies: not
  * a plain scalar that reads as null, bool, int or float. */
-bool pw_node_is_string(const struct pw_node *n);
+bool pw_node_is_string(const struct pw_ynode *n);
 /* "mapping", "sequence", "string", "integer", "boolean", "null", ... */
-const char *pw_node_kind_name(const struct pw_node *n);
+const char *pw_node_kind_name(const struct pw_ynode *n);
 
 #endif

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the subcommands of podwall share: the command table, option and
+ * output-format handling, and loading the cluster the way every command
+ * does (spec/cli.md, "Input" and "Exit status").
+ */
+#ifndef PODWALL_CMD_PODWALL_H
+#define PODWALL_CMD_PODWALL_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <podwall/podwall.h>
+
+/* Exit statuses of spec/cli.md. */
+#define EXIT_PROBLEMS 1 /* the command worked and found problems */
+#define EXIT_TROUBLE 2 /* usage, I/O or parse errors stopped it */
+
+struct cmd {
+	const char *name;
+	int (*fn)(const struct cmd *cmd, int argc, char **argv);
+	const char *summary; /* one line, for `podwall help` */
+	const char *usage; /* the whole text of `podwall help NAME` */
+};
+
+/* Prints cmd's usage text to f. */
+void cmd_usage(const struct cmd *cmd, FILE *f);
+/* Prints "podwall CMD: MESSAGE" and a pointer to the help to stderr;
+ * returns EXIT_TROUBLE. */
+int cmd_fail(const struct cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Output formats; a command accepts a subset (a mask of 1 << fmt). */
+enum out_fmt {
+	OUT_TEXT,
+	OUT_JSON,
+	OUT_CSV,
+	OUT_MD,
+	OUT_NR,
+};
+#define OUT_MASK(f) (1u << (f))
+/* 0, or -EINVAL when s names no format in allowed. */
+int out_fmt_parse(const char *s, unsigned allowed, enum out_fmt *out);
+
+/* The options every cluster-reading command takes. */
+#define COMMON_SHORTOPTS ":f:o:h"
+#define COMMON_LONGOPTS                                     \
+	{ "file", required_argument, NULL, 'f' },           \
+		{ "output", required_argument, NULL, 'o' }, \
+	{                                                   \
+		"help", no_argument, NULL, 'h'              \
+	}
+
+/* Paths to read: -f values and positional arguments, in order. */
+struct inputs {
+	const char **paths; /* borrowed from argv */
+	size_t n, cap;
+	enum out_fmt fmt;
+	unsigned fmts; /* formats the command accepts */
+};
+
+/*
+ * Handles an option getopt_long returned that is common to all commands
+ * (-f, -o, -h and getopt's errors). Returns 0 when it was handled and the
+ * command should go on, -1 when the option is not a common one, or an exit
+ * status (> 0) to return at once; a help request returns
+ * CMD_DONE, which the command turns into exit status 0.
+ */
+#define CMD_DONE 256
+int common_opt(const struct cmd *cmd, struct inputs *in, int opt, char **argv);
+/* Adds the positional arguments after getopt; fails when there are no
+ * inputs at all. 0 or an exit status. */
+int inputs_finish(const struct cmd *cmd, struct inputs *in, int argc,
+		  char **argv);
+void inputs_free(struct inputs *in);
+
+/* A loaded and finalized cluster with what loading said. */
+struct loaded {
+	struct pw_cluster *cluster;
+	struct pw_diags *diags; /* sorted */
+	size_t nfiles; /* files read, counted as the loader does */
+};
+
+/*
+ * Loads every input and finalizes. Returns 0, EXIT_PROBLEMS when the
+ * manifests hold errors, EXIT_TROUBLE when some input could not be read or
+ * parsed (or memory ran out). l is filled in every case and freed with
+ * loaded_free().
+ */
+int loaded_load(struct loaded *l, const struct inputs *in);
+void loaded_free(struct loaded *l);
+
+/* Prints every diagnostic as "SEVERITY: FILE:LINE:COL: PATH: MESSAGE". */
+void diags_print(const struct pw_diags *d, FILE *f);
+
+/*
+ * What commands that answer a question do first: load, print the
+ * diagnostics, and stop on any error (spec: invalid input stops analysis).
+ * Returns 0 with an engine in *e, or the exit status.
+ */
+int loaded_engine(const struct cmd *cmd, struct loaded *l,
+		  const struct inputs *in, struct pw_engine **e);
+
+/* The commands, one file each, with their usage texts. */
+int cmd_check(const struct cmd *cmd, int argc, char **argv);
+int cmd_explain(const struct cmd *cmd, int argc, char **argv);
+int cmd_matrix(const struct cmd *cmd, int argc, char **argv);
+extern const char check_usage[];
+extern const char explain_usage[];
+extern const char matrix_usage[];
+
+#endif

@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The cluster: objects loaded from buffers, files and directories, then
+ * finalized (implicit namespaces, the namespace name label, sorting,
+ * duplicates, validation). Also the destructors of the model's objects.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+#include "labels.h"
+#include "model.h"
+#include "validate.h"
+#include "yaml.h"
+
+/* ---- destructors -------------------------------------------------- */
+
+void pw_labels_clear(struct pw_labels *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].key);
+		free(l->v[i].value);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static void req_clear(struct pw_sel_req *r)
+{
+	free(r->key);
+	free(r->op_text);
+	for (size_t i = 0; i < r->nvalues; i++)
+		free(r->values[i]);
+	free(r->values);
+	free(r->value_pos);
+}
+
+void pw_selector_clear(struct pw_selector *s)
+{
+	pw_labels_clear(&s->match_labels);
+	for (size_t i = 0; i < s->nreqs; i++)
+		req_clear(&s->reqs[i]);
+	free(s->reqs);
+	memset(s, 0, sizeof(*s));
+}
+
+static void peer_clear(struct pw_peer *p)
+{
+	pw_selector_clear(&p->pod_sel);
+	pw_selector_clear(&p->ns_sel);
+	free(p->ipblock.cidr_text);
+	for (size_t i = 0; i < p->ipblock.nexcept; i++)
+		free(p->ipblock.except[i].text);
+	free(p->ipblock.except);
+}
+
+static void rule_clear(struct pw_rule *r)
+{
+	for (size_t i = 0; i < r->npeers; i++)
+		peer_clear(&r->peers[i]);
+	free(r->peers);
+	for (size_t i = 0; i < r->nports; i++) {
+		free(r->ports[i].proto_text);
+		free(r->ports[i].name);
+	}
+	free(r->ports);
+}
+
+void pw_policy_clear(struct pw_policy *p)
+{
+	free(p->ns);
+	free(p->name);
+	pw_selector_clear(&p->pod_sel);
+	for (size_t i = 0; i < p->ntypes; i++)
+		free(p->types[i].text);
+	free(p->types);
+	for (int d = 0; d < PW_DIR_NR; d++) {
+		for (size_t i = 0; i < p->nrules[d]; i++)
+			rule_clear(&p->rules[d][i]);
+		free(p->rules[d]);
+	}
+	memset(p, 0, sizeof(*p));
+}
+
+void pw_pod_clear(struct pw_pod *p)
+{
+	free(p->ns);
+	free(p->name);
+	pw_labels_clear(&p->labels);
+	free(p->node);
+	for (size_t i = 0; i < p->nports; i++)
+		free(p->ports[i].name);
+	free(p->ports);
+	memset(p, 0, sizeof(*p));
+}
+
+void pw_namespace_clear(struct pw_namespace *n)
+{
+	free(n->name);
+	pw_labels_clear(&n->labels);
+	memset(n, 0, sizeof(*n));
+}
+
+void pw_node_clear(struct pw_node *n)
+{
+	free(n->name);
+	free(n->addrs);
+	free(n->pod_cidrs);
+	memset(n, 0, sizeof(*n));
+}
+
+void pw_service_clear(struct pw_service *s)
+{
+	free(s->ns);
+	free(s->name);
+	pw_labels_clear(&s->selector);
+	free(s->cluster_ips);
+	for (size_t i = 0; i < s->nports; i++) {
+		free(s->ports[i].name);
+		free(s->ports[i].target_name);
+	}
+	free(s->ports);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- the cluster -------------------------------------------------- */
+
+PW_EXPORT struct pw_cluster *pw_cluster_new(void)
+{
+	return calloc(1, sizeof(struct pw_cluster));
+}
+
+PW_EXPORT void pw_cluster_free(struct pw_cluster *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nnss; i++)
+		pw_namespace_clear(&c->nss[i]);
+	for (size_t i = 0; i < c->npods; i++)
+		pw_pod_clear(&c->pods[i]);
+	for (size_t i = 0; i < c->npols; i++)
+		pw_policy_clear(&c->pols[i]);
+	for (size_t i = 0; i < c->nnodes; i++)
+		pw_node_clear(&c->nodes[i]);
+	for (size_t i = 0; i < c->nsvcs; i++)
+		pw_service_clear(&c->svcs[i]);
+	for (size_t i = 0; i < c->nfiles; i++)
+		free(c->files[i]);
+	free(c->nss);
+	free(c->pods);
+	free(c->pols);
+	free(c->nodes);
+	free(c->svcs);
+	free(c->files);
+	free(c);
+}
+
+PW_EXPORT size_t pw_cluster_count(const struct pw_cluster *c, enum pw_kind kind)
+{
+	const size_t n[PW_KIND_NR] = {
+		[PW_KIND_NAMESPACE] = c->nnss,	     [PW_KIND_POD] = c->npods,
+		[PW_KIND_NETWORK_POLICY] = c->npols, [PW_KIND_NODE] = c->nnodes,
+		[PW_KIND_SERVICE] = c->nsvcs,
+	};
+
+	return (unsigned)kind < PW_KIND_NR ? n[kind] : 0;
+}
+
+/*
+ * Positions point at interned names. A directory may hold thousands of
+ * files, each interned once, so only the latest names are searched: a
+ * name kept twice costs a few bytes, a full search per file n^2.
+ */
+const char *pw_cluster_intern_file(struct pw_cluster *c, const char *name)
+{
+	char **slot;
+
+	for (size_t i = c->nfiles, k = 0; i-- > 0 && k < 8; k++)
+		if (!strcmp(c->files[i], name))
+			return c->files[i];
+	slot = PW_PUSH(c->files, c->nfiles, c->cap_files);
+	if (!slot)
+		return NULL;
+	*slot = strdup(name);
+	if (!*slot)
+		c->nfiles--;
+	return *slot;
+}
+
+static int ns_key_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct pw_namespace *)elem)->name);
+}
+
+const struct pw_namespace *pw_cluster_find_ns(const struct pw_cluster *c,
+					      const char *name)
+{
+	if (!c->nnss)
+		return NULL;
+	return bsearch(name, c->nss, c->nnss, sizeof(*c->nss), ns_key_cmp);
+}
+
+/* ---- loading ------------------------------------------------------ */
+
+PW_EXPORT int pw_cluster_load_buffer(struct pw_cluster *c, const char *name,
+				     const char *buf, size_t len,
+				     struct pw_diags *diags)
+{
+	size_t before = pw_diags_error_count(diags), n;
+	const char *file = pw_cluster_intern_file(c, name);
+	struct pw_yaml *y;
+	int ret;
+
+	if (!file)
+		return -ENOMEM;
+	ret = pw_yaml_parse(file, buf, len, &y, diags);
+	if (ret == -EBADMSG) {
+		n = pw_diags_error_count(diags) - before;
+		c->load_errors += n ? n : 1;
+	}
+	if (ret)
+		return ret;
+	ret = pw_decode_yaml(c, y, diags);
+	pw_yaml_free(y);
+	return ret;
+}
+
+/* ---- finalizing --------------------------------------------------- */
+
+/* Ties between equal keys go by position, so that the first written is
+ * the one a duplicate is reported against, whatever qsort does. */
+static int pos_cmp(const struct pw_pos *a, const struct pw_pos *b)
+{
+	int r = strcmp(a->file ? a->file : "", b->file ? b->file : "");
+
+	if (r)
+		return r;
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	return a->col < b->col ? -1 : a->col > b->col;
+}
+
+static int ns_cmp(const void *pa, const void *pb)
+{
+	const struct pw_namespace *a = pa, *b = pb;
+	int r = strcmp(a->name, b->name);
+
+	return r ? r : pos_cmp(&a->pos, &b->pos);
+}
+
+/* Pods before templates; templates by kind. */
+static int pod_key_cmp(const struct pw_pod *a, const struct pw_pod *b)
+{
+	int r = strcmp(a->ns, b->ns);
+
+	if (!r)
+		r = strcmp(a->name, b->name);
+	if (!r && a->kind != b->kind)
+		r = !a->kind ? -1 : !b->kind ? 1 : strcmp(a->kind, b->kind);
+	return r;
+}
+
+static int pod_cmp(const void *pa, const void *pb)
+{
+	const struct pw_pod *a = pa, *b = pb;
+	int r = pod_key_cmp(a, b);
+
+	return r ? r : pos_cmp(&a->pos, &b->pos);
+}
+
+static int pol_cmp(const void *pa, const void *pb)
+{
+	const struct pw_policy *a = pa, *b = pb;
+	int r = strcmp(a->ns, b->ns);
+
+	if (!r)
+		r = strcmp(a->name, b->name);
+	return r ? r : pos_cmp(&a->pos, &b->pos);
+}
+
+static int svc_cmp(const void *pa, const void *pb)
+{
+	const struct pw_service *a = pa, *b = pb;
+	int r = strcmp(a->ns, b->ns);
+
+	if (!r)
+		r = strcmp(a->name, b->name);
+	return r ? r : pos_cmp(&a->pos, &b->pos);
+}
+
+static int node_cmp(const void *pa, const void *pb)
+{
+	const struct pw_node *a = pa, *b = pb;
+	int r = strcmp(a->name, b->name);
+
+	return r ? r : pos_cmp(&a->pos, &b->pos);
+}
+
+static void sort_all(struct pw_cluster *c)
+{
+	if (c->nnss > 1)
+		qsort(c->nss, c->nnss, sizeof(*c->nss), ns_cmp);
+	if (c->npods > 1)
+		qsort(c->pods, c->npods, sizeof(*c->pods), pod_cmp);
+	if (c->npols > 1)
+		qsort(c->pols, c->npols, sizeof(*c->pols), pol_cmp);
+	if (c->nsvcs > 1)
+		qsort(c->svcs, c->nsvcs, sizeof(*c->svcs), svc_cmp);
+	if (c->nnodes > 1)
+		qsort(c->nodes, c->nnodes, sizeof(*c->nodes), node_cmp);
+}
+
+/* Adds name as an undeclared namespace unless it exists; c->nss is
+ * sorted up to nsorted. */
+static int ns_reference(struct pw_cluster *c, size_t nsorted, const char *name)
+{
+	struct pw_namespace *ns;
+
+	if (nsorted &&
+	    bsearch(name, c->nss, nsorted, sizeof(*c->nss), ns_key_cmp))
+		return 0;
+	for (size_t i = nsorted; i < c->nnss; i++)
+		if (!strcmp(c->nss[i].name, name))
+			return 0;
+	ns = PW_PUSH(c->nss, c->nnss, c->cap_nss);
+	if (!ns)
+		return -ENOMEM;
+	ns->name = strdup(name);
+	if (!ns->name) {
+		c->nnss--;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Namespaces that pods, policies and services are in but that no manifest
+ * declares exist with only their automatic label. The objects arrive
+ * sorted by namespace, so each new name is checked once.
+ */
+static int add_implicit_namespaces(struct pw_cluster *c)
+{
+	size_t nsorted = c->nnss;
+	const char *last = NULL;
+	int ret = 0;
+
+	for (size_t i = 0; i < c->npods && !ret; i++)
+		if (!last || strcmp(last, c->pods[i].ns))
+			ret = ns_reference(c, nsorted, last = c->pods[i].ns);
+	last = NULL;
+	for (size_t i = 0; i < c->npols && !ret; i++)
+		if (!last || strcmp(last, c->pols[i].ns))
+			ret = ns_reference(c, nsorted, last = c->pols[i].ns);
+	last = NULL;
+	for (size_t i = 0; i < c->nsvcs && !ret; i++)
+		if (!last || strcmp(last, c->svcs[i].ns))
+			ret = ns_reference(c, nsorted, last = c->svcs[i].ns);
+	if (!ret && c->nnss > 1)
+		qsort(c->nss, c->nnss, sizeof(*c->nss), ns_cmp);
+	return ret;
+}
+
+static int label_namespaces(struct pw_cluster *c)
+{
+	for (size_t i = 0; i < c->nnss; i++)
+		if (pw_labels_set(&c->nss[i].labels, PW_NS_NAME_LABEL,
+				  c->nss[i].name))
+			return -ENOMEM;
+	return 0;
+}
+
+/* What names an object, for finding and reporting duplicates. */
+struct obj_ref {
+	const char *kind; /* "Pod", "Deployment", ... */
+	const char *ns; /* NULL when cluster-scoped */
+	const char *name;
+	const struct pw_pos *pos;
+	bool implicit; /* a namespace nobody declared */
+};
+
+static void ns_ref(const struct pw_cluster *c, size_t i, struct obj_ref *r)
+{
+	*r = (struct obj_ref){ "Namespace", NULL, c->nss[i].name,
+			       &c->nss[i].name_pos, !c->nss[i].declared };
+}
+
+static void pod_ref(const struct pw_cluster *c, size_t i, struct obj_ref *r)
+{
+	const struct pw_pod *p = &c->pods[i];
+
+	*r = (struct obj_ref){ p->kind ? p->kind : "Pod", p->ns, p->name,
+			       &p->name_pos, false };
+}
+
+static void pol_ref(const struct pw_cluster *c, size_t i, struct obj_ref *r)
+{
+	*r = (struct obj_ref){ "NetworkPolicy", c->pols[i].ns, c->pols[i].name,
+			       &c->pols[i].name_pos, false };
+}
+
+static void node_ref(const struct pw_cluster *c, size_t i, struct obj_ref *r)
+{
+	*r = (struct obj_ref){ "Node", NULL, c->nodes[i].name,
+			       &c->nodes[i].name_pos, false };
+}
+
+static void svc_ref(const struct pw_cluster *c, size_t i, struct obj_ref *r)
+{
+	*r = (struct obj_ref){ "Service", c->svcs[i].ns, c->svcs[i].name,
+			       &c->svcs[i].name_pos, false };
+}
+
+static const struct {
+	enum pw_kind kind;
+	void (*ref)(const struct pw_cluster *c, size_t i, struct obj_ref *r);
+} obj_refs[] = {
+	{ PW_KIND_NAMESPACE, ns_ref },	     { PW_KIND_POD, pod_ref },
+	{ PW_KIND_NETWORK_POLICY, pol_ref }, { PW_KIND_NODE, node_ref },
+	{ PW_KIND_SERVICE, svc_ref },
+};
+
+static bool same_obj(const struct obj_ref *a, const struct obj_ref *b)
+{
+	return !a->implicit && !b->implicit && !strcmp(a->kind, b->kind) &&
+	       !strcmp(a->ns ? a->ns : "", b->ns ? b->ns : "") &&
+	       !strcmp(a->name, b->name);
+}
+
+/* Reports b as a duplicate of a; 0 or -ENOMEM. */
+static int dup_report(struct pw_diags *d, const struct obj_ref *a,
+		      const struct obj_ref *b)
+{
+	return pw_diags_add(
+		d, PW_SEV_ERROR, b->pos, "metadata.name",
+		"duplicate %s \"%s%s%s\" (also defined at %s:%u:%u)", b->kind,
+		b->ns ? b->ns : "", b->ns ? "/" : "", b->name,
+		a->pos->file ? a->pos->file : "", a->pos->line, a->pos->col);
+}
+
+/*
+ * The same kind, namespace and name twice is an error naming both places;
+ * the arrays are sorted, so duplicates are neighbours, the first written
+ * first. Returns how many were found, or -ENOMEM.
+ */
+static int find_dups(const struct pw_cluster *c, struct pw_diags *d)
+{
+	struct obj_ref prev = { 0 }, cur;
+	size_t n;
+	int dups = 0;
+
+	for (size_t k = 0; k < PW_ARRAY_SIZE(obj_refs); k++) {
+		n = pw_cluster_count(c, obj_refs[k].kind);
+		for (size_t i = 0; i < n; i++, prev = cur) {
+			obj_refs[k].ref(c, i, &cur);
+			if (!i || !same_obj(&prev, &cur))
+				continue;
+			if (dup_report(d, &prev, &cur))
+				return -ENOMEM;
+			dups++;
+		}
+	}
+	return dups;
+}
+
+PW_EXPORT int pw_cluster_finalize(struct pw_cluster *c, struct pw_diags *diags)
+{
+	int dups, bad;
+
+	if (c->finalized)
+		return c->valid ? 0 : -EINVAL;
+	sort_all(c);
+	if (add_implicit_namespaces(c) || label_namespaces(c))
+		return -ENOMEM;
+	dups = find_dups(c, diags);
+	if (dups < 0)
+		return dups;
+	bad = pw_validate_cluster(c, diags);
+	if (bad < 0)
+		return bad;
+	c->finalized = true;
+	c->valid = !c->load_errors && !dups && !bad;
+	return c->valid ? 0 : -EINVAL;
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The ruleset model behind include/podwall/datapath.h (internal).
+ *
+ * nft_compile.c fills it from the engine, nft_render.c prints it, and
+ * nft_apply.c hands the printed script to libnftables. Everything here is
+ * plain data: addresses as 128-bit integers (IPv4 in the low 32 bits), so
+ * interval arithmetic is ordinary integer arithmetic.
+ *
+ * A class is what one local pod's side (ingress or egress) admits, as the
+ * elements of at most four sets: per family, address intervals admitted
+ * on every protocol and port (rules without `ports`), and boxes (address
+ * interval, protocol, port interval) for rules with ports. The elements
+ * are normalized (sorted, disjoint, merged), so two pods admit the same
+ * traffic exactly when their classes are byte-equal: they then share one
+ * chain. The kernel's concatenated interval sets (pipapo) reject
+ * overlapping elements, which is one more reason to normalize here.
+ */
+#ifndef PW_DATAPATH_H
+#define PW_DATAPATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <podwall/datapath.h>
+#include "model.h"
+
+typedef unsigned __int128 pw_u128;
+
+enum pw_fam {
+	PW_FAM_V4,
+	PW_FAM_V6,
+	PW_FAM_NR,
+};
+
+/* [lo, hi], both included. */
+struct pw_ival {
+	pw_u128 lo, hi;
+};
+
+/* Addresses [lo, hi] on protocol proto (an IP protocol number), ports
+ * [plo, phi]. */
+struct pw_box {
+	pw_u128 lo, hi;
+	uint8_t proto;
+	uint16_t plo, phi;
+};
+
+struct pw_ivals {
+	struct pw_ival *v;
+	size_t n, cap;
+};
+
+struct pw_boxes {
+	struct pw_box *v;
+	size_t n, cap;
+};
+
+struct pw_nft_class {
+	uint32_t id; /* chain in_c<id> or eg_c<id> */
+	struct pw_ivals addr[PW_FAM_NR];
+	struct pw_boxes ports[PW_FAM_NR];
+	uint64_t hash; /* of the normalized elements */
+	char *comment; /* sanitized policy names */
+};
+
+/* A vmap element: local pod address -> class chain. */
+struct pw_nft_vmap {
+	pw_u128 addr;
+	uint32_t cls;
+	char *comment; /* sanitized pod name */
+};
+
+struct pw_nft_vmaps {
+	struct pw_nft_vmap *v;
+	size_t n, cap;
+};
+
+struct pw_addrs {
+	pw_u128 *v;
+	size_t n, cap;
+};
+
+struct pw_ruleset {
+	char *node; /* NULL: every pod is local */
+	struct pw_nft_class *cls[PW_DIR_NR];
+	size_t ncls[PW_DIR_NR], cap_cls[PW_DIR_NR];
+	struct pw_nft_vmaps vmap[PW_DIR_NR][PW_FAM_NR];
+	struct pw_ivals ranges[PW_FAM_NR]; /* this node's pod CIDRs */
+	struct pw_addrs known[PW_FAM_NR]; /* every pod address */
+	struct pw_addrs self[PW_FAM_NR]; /* local pod addresses */
+	size_t nlocal, nskipped;
+};
+
+/* The highest address of a family. */
+static inline pw_u128 pw_fam_max(enum pw_fam f)
+{
+	return f == PW_FAM_V4 ? (pw_u128)0xffffffffu : ~(pw_u128)0;
+}
+
+pw_u128 pw_addr_to_u128(const struct pw_addr *a);
+void pw_u128_to_addr(pw_u128 v, enum pw_fam f, struct pw_addr *out);
+enum pw_fam pw_addr_fam(const struct pw_addr *a);
+/* The addresses of a prefix. */
+struct pw_ival pw_cidr_ival(const struct pw_cidr *c);
+
+/* Appends one interval / box; 0 or -ENOMEM. */
+int pw_ivals_add(struct pw_ivals *s, pw_u128 lo, pw_u128 hi);
+int pw_boxes_add(struct pw_boxes *s, const struct pw_box *b);
+/* Sorts and merges overlapping and adjacent intervals, in place. */
+void pw_ivals_normalize(struct pw_ivals *s);
+/* Adds [c.cidr] minus every except of b (all in c's family). 0/-ENOMEM. */
+int pw_ivals_add_ipblock(struct pw_ivals *s, const struct pw_ipblock *b);
+/*
+ * Rewrites the boxes as disjoint boxes covering the same points, sorted
+ * by (address, protocol, port): per protocol, the address line is cut
+ * where any box starts or ends, each piece gets the merged union of the
+ * port intervals covering it, and neighbouring pieces with equal port
+ * lists are joined. 0 or -ENOMEM (then s is unchanged).
+ */
+int pw_boxes_normalize(struct pw_boxes *s, enum pw_fam f);
+
+/*
+ * Writes an interval as nft reads it: "10.0.0.1", "10.0.0.0/24", or
+ * "10.0.0.1-10.0.0.6" when it is no prefix. Returns the length like
+ * snprintf.
+ */
+int pw_ival_format(const struct pw_ival *iv, enum pw_fam f, char *buf,
+		   size_t len);
+/* Copies s into buf keeping [A-Za-z0-9_./:-] and writing '_' for any
+ * other byte, cut at len - 1 with "..." when longer. */
+void pw_nft_sanitize(const char *s, char *buf, size_t len);
+
+#endif

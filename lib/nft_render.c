@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The ruleset in nft syntax: what `podwall compile` prints and what
+ * `podwall apply` hands to libnftables.
+ *
+ * Every identifier is generated here (chains in_c<N> / eg_c<N>, sets named
+ * after them and after their role); nothing from a manifest reaches the
+ * nft parser except inside comment strings, sanitized to
+ * [A-Za-z0-9_./:-] and cut to a bounded length. Elements come sorted
+ * from the compiler, so the text is the same for the same cluster.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "datapath.h"
+
+/* Per family: the address type and the match expressions. */
+static const struct {
+	const char *type;
+	const char *ip; /* payload protocol of the match */
+	const char *suffix;
+} fams[PW_FAM_NR] = {
+	[PW_FAM_V4] = { "ipv4_addr", "ip", "v4" },
+	[PW_FAM_V6] = { "ipv6_addr", "ip6", "v6" },
+};
+
+/* Per direction: which address of the packet names the local pod, and
+ * what a class chain does with admitted traffic. Egress returns, because
+ * the destination's ingress must still be checked. */
+static const struct {
+	const char *chain; /* class chain prefix */
+	const char *map;
+	const char *local; /* the local pod's address */
+	const char *peer; /* the other end's */
+	const char *verdict;
+} dirs[PW_DIR_NR] = {
+	[PW_DIR_INGRESS] = { "in", "ingress", "daddr", "saddr", "accept" },
+	[PW_DIR_EGRESS] = { "eg", "egress", "saddr", "daddr", "return" },
+};
+
+static const struct {
+	uint8_t num;
+	const char *name;
+} protos[] = {
+	{ 6, "tcp" },
+	{ 17, "udp" },
+	{ 132, "sctp" },
+};
+
+static const char nd_types[] =
+	"nd-router-solicit, nd-router-advert, nd-neighbor-solicit, "
+	"nd-neighbor-advert, nd-redirect";
+
+/* Longest comment the kernel stores is 256 bytes; ours stay well below. */
+void pw_nft_sanitize(const char *s, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	if (!len)
+		return;
+	for (; *s && n + 1 < len; s++, n++) {
+		unsigned char ch = (unsigned char)*s;
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			  (ch >= '0' && ch <= '9') || strchr("_./:-", ch);
+
+		buf[n] = ok && ch ? (char)ch : '_';
+	}
+	buf[n] = '\0';
+	if (*s && len > 4)
+		memcpy(buf + len - 4, "...", 4);
+}
+
+static unsigned popcount128(pw_u128 v)
+{
+	return (unsigned)(__builtin_popcountll((uint64_t)v) +
+			  __builtin_popcountll((uint64_t)(v >> 64)));
+}
+
+int pw_ival_format(const struct pw_ival *iv, enum pw_fam f, char *buf,
+		   size_t len)
+{
+	char lo[PW_ADDR_STRLEN], hi[PW_ADDR_STRLEN];
+	pw_u128 host = iv->hi - iv->lo;
+	unsigned bits = f == PW_FAM_V6 ? 128 : 32;
+	struct pw_addr a;
+
+	pw_u128_to_addr(iv->lo, f, &a);
+	pw_addr_format(&a, lo, sizeof(lo));
+	if (!host)
+		return snprintf(buf, len, "%s", lo);
+	if (!(host & (host + 1)) && !(iv->lo & host))
+		return snprintf(buf, len, "%s/%u", lo,
+				bits - popcount128(host));
+	pw_u128_to_addr(iv->hi, f, &a);
+	pw_addr_format(&a, hi, sizeof(hi));
+	return snprintf(buf, len, "%s-%s", lo, hi);
+}
+
+static const char *proto_name(uint8_t num)
+{
+	for (size_t i = 0; i < PW_ARRAY_SIZE(protos); i++)
+		if (protos[i].num == num)
+			return protos[i].name;
+	return "tcp"; /* the compiler only makes the three above */
+}
+
+/* ---- sizes ---------------------------------------------------------- */
+
+/* Sets every table has, whatever the cluster: the four verdict maps and
+ * pod ranges, known pods and local pods per family. */
+#define BASE_SETS (2 * PW_DIR_NR + 3 * PW_FAM_NR)
+#define BASE_CHAINS 2 /* forward, input */
+
+PW_EXPORT size_t pw_ruleset_chain_count(const struct pw_ruleset *rs)
+{
+	return BASE_CHAINS + rs->ncls[PW_DIR_INGRESS] + rs->ncls[PW_DIR_EGRESS];
+}
+
+PW_EXPORT size_t pw_ruleset_set_count(const struct pw_ruleset *rs)
+{
+	size_t n = BASE_SETS;
+
+	for (int d = 0; d < PW_DIR_NR; d++)
+		for (size_t i = 0; i < rs->ncls[d]; i++)
+			for (int f = 0; f < PW_FAM_NR; f++)
+				n += (rs->cls[d][i].addr[f].n > 0) +
+				     (rs->cls[d][i].ports[f].n > 0);
+	return n;
+}
+
+PW_EXPORT size_t pw_ruleset_element_count(const struct pw_ruleset *rs)
+{
+	size_t n = 0;
+
+	for (int f = 0; f < PW_FAM_NR; f++) {
+		n += rs->ranges[f].n + rs->known[f].n + rs->self[f].n;
+		for (int d = 0; d < PW_DIR_NR; d++) {
+			n += rs->vmap[d][f].n;
+			for (size_t i = 0; i < rs->ncls[d]; i++)
+				n += rs->cls[d][i].addr[f].n +
+				     rs->cls[d][i].ports[f].n;
+		}
+	}
+	return n;
+}
+
+/* ---- sets ----------------------------------------------------------- */
+
+/* "\t\telements = {\n" ... "\t\t}\n" around n lines; nothing when n is 0. */
+static void elems_open(FILE *o, size_t n)
+{
+	if (n)
+		fputs("\t\telements = {\n", o);
+}
+
+static void elem_sep(FILE *o, size_t i, size_t n)
+{
+	fputs(i + 1 < n ? ",\n" : "\n\t\t}\n", o);
+}
+
+static void set_head(FILE *o, const char *name, const char *type,
+		     bool interval)
+{
+	fprintf(o, "\tset %s {\n\t\ttype %s\n", name, type);
+	if (interval)
+		fputs("\t\tflags interval\n", o);
+}
+
+static void render_ivals(FILE *o, const char *name, enum pw_fam f,
+			 const struct pw_ivals *s)
+{
+	char buf[2 * PW_ADDR_STRLEN];
+
+	set_head(o, name, fams[f].type, true);
+	elems_open(o, s->n);
+	for (size_t i = 0; i < s->n; i++) {
+		pw_ival_format(&s->v[i], f, buf, sizeof(buf));
+		fprintf(o, "\t\t\t%s", buf);
+		elem_sep(o, i, s->n);
+	}
+	fputs("\t}\n\n", o);
+}
+
+static void render_boxes(FILE *o, const char *name, enum pw_fam f,
+			 const struct pw_boxes *s)
+{
+	char buf[2 * PW_ADDR_STRLEN], type[64];
+
+	snprintf(type, sizeof(type), "%s . inet_proto . inet_service",
+		 fams[f].type);
+	set_head(o, name, type, true);
+	elems_open(o, s->n);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct pw_box *b = &s->v[i];
+		struct pw_ival iv = { b->lo, b->hi };
+
+		pw_ival_format(&iv, f, buf, sizeof(buf));
+		fprintf(o, "\t\t\t%s . %s . %u", buf, proto_name(b->proto),
+			b->plo);
+		if (b->phi != b->plo)
+			fprintf(o, "-%u", b->phi);
+		elem_sep(o, i, s->n);
+	}
+	fputs("\t}\n\n", o);
+}
+
+static void render_addrs(FILE *o, const char *name, enum pw_fam f,
+			 const struct pw_addrs *s, bool pair)
+{
+	char buf[PW_ADDR_STRLEN], type[64];
+	struct pw_addr a;
+
+	snprintf(type, sizeof(type), pair ? "%s . %s" : "%s", fams[f].type,
+		 fams[f].type);
+	set_head(o, name, type, false);
+	elems_open(o, s->n);
+	for (size_t i = 0; i < s->n; i++) {
+		pw_u128_to_addr(s->v[i], f, &a);
+		pw_addr_format(&a, buf, sizeof(buf));
+		fprintf(o, pair ? "\t\t\t%s . %s" : "\t\t\t%s", buf, buf);
+		elem_sep(o, i, s->n);
+	}
+	fputs("\t}\n\n", o);
+}
+
+static void render_vmap(FILE *o, const struct pw_ruleset *rs, enum pw_dir d,
+			enum pw_fam f)
+{
+	const struct pw_nft_vmaps *m = &rs->vmap[d][f];
+	char buf[PW_ADDR_STRLEN];
+	struct pw_addr a;
+
+	fprintf(o, "\tmap %s_%s {\n\t\ttype %s : verdict\n", dirs[d].map,
+		fams[f].suffix, fams[f].type);
+	elems_open(o, m->n);
+	for (size_t i = 0; i < m->n; i++) {
+		pw_u128_to_addr(m->v[i].addr, f, &a);
+		pw_addr_format(&a, buf, sizeof(buf));
+		fprintf(o, "\t\t\t%s comment \"%s\" : jump %s_c%u", buf,
+			m->v[i].comment, dirs[d].chain, m->v[i].cls);
+		elem_sep(o, i, m->n);
+	}
+	fputs("\t}\n\n", o);
+}
+
+/* ---- chains --------------------------------------------------------- */
+
+static void class_sets(FILE *o, enum pw_dir d, const struct pw_nft_class *k)
+{
+	char name[64];
+
+	for (int f = 0; f < PW_FAM_NR; f++) {
+		if (k->ports[f].n) {
+			snprintf(name, sizeof(name), "%s_c%u_ports_%s",
+				 dirs[d].chain, k->id, fams[f].suffix);
+			render_boxes(o, name, (enum pw_fam)f, &k->ports[f]);
+		}
+		if (k->addr[f].n) {
+			snprintf(name, sizeof(name), "%s_c%u_%s", dirs[d].chain,
+				 k->id, fams[f].suffix);
+			render_ivals(o, name, (enum pw_fam)f, &k->addr[f]);
+		}
+	}
+}
+
+/* One lookup with ports, one without, per family; then the drop. */
+static void class_chain(FILE *o, enum pw_dir d, const struct pw_nft_class *k)
+{
+	const char *peer = dirs[d].peer, *c = dirs[d].chain;
+
+	fprintf(o, "\tchain %s_c%u {\n", c, k->id);
+	if (*k->comment)
+		fprintf(o, "\t\tcomment \"%s\"\n", k->comment);
+	for (int f = 0; f < PW_FAM_NR; f++) {
+		const char *ip = fams[f].ip, *sfx = fams[f].suffix;
+
+		if (k->ports[f].n)
+			fprintf(o,
+				"\t\t%s %s . meta l4proto . th dport "
+				"@%s_c%u_ports_%s %s\n",
+				ip, peer, c, k->id, sfx, dirs[d].verdict);
+		if (k->addr[f].n)
+			fprintf(o, "\t\t%s %s @%s_c%u_%s %s\n", ip, peer, c,
+				k->id, sfx, dirs[d].verdict);
+	}
+	fputs("\t\tcounter drop\n\t}\n\n", o);
+}
+
+/* An address inside this node's pod ranges that is no known pod: a pod
+ * the network plugin made before podwall knew it. Never open. */
+static void fail_closed(FILE *o, const char *which)
+{
+	for (int f = 0; f < PW_FAM_NR; f++)
+		fprintf(o,
+			"\t\t%s %s @pod_ranges_%s %s %s != @pods_%s "
+			"counter drop\n",
+			fams[f].ip, which, fams[f].suffix, fams[f].ip, which,
+			fams[f].suffix);
+}
+
+static void base_head(FILE *o, const char *hook)
+{
+	fprintf(o,
+		"\tchain %s {\n"
+		"\t\ttype filter hook %s priority filter; policy accept;\n",
+		hook, hook);
+	fputs("\t\tct state established,related accept\n", o);
+	fprintf(o, "\t\ticmpv6 type { %s } accept\n", nd_types);
+}
+
+static void vmaps(FILE *o, enum pw_dir d)
+{
+	for (int f = 0; f < PW_FAM_NR; f++)
+		fprintf(o, "\t\t%s %s vmap @%s_%s\n", fams[f].ip,
+			dirs[d].local, dirs[d].map, fams[f].suffix);
+}
+
+static void base_chains(FILE *o)
+{
+	base_head(o, "forward");
+	fail_closed(o, "saddr");
+	fail_closed(o, "daddr");
+	for (int f = 0; f < PW_FAM_NR; f++)
+		fprintf(o, "\t\t%s saddr . %s daddr @self_%s accept\n",
+			fams[f].ip, fams[f].ip, fams[f].suffix);
+	vmaps(o, PW_DIR_EGRESS);
+	vmaps(o, PW_DIR_INGRESS);
+	fputs("\t}\n\n", o);
+
+	/* Local pods to this node's own addresses: their egress. The node's
+	 * own traffic to itself (lo) may use a gateway address inside the
+	 * pod ranges, so it is let through first. */
+	base_head(o, "input");
+	fputs("\t\tiif \"lo\" accept\n", o);
+	fail_closed(o, "saddr");
+	vmaps(o, PW_DIR_EGRESS);
+	fputs("\t}\n", o);
+}
+
+/* ---- the table ------------------------------------------------------ */
+
+static void header(FILE *o, const struct pw_ruleset *rs)
+{
+	char node[96];
+
+	if (rs->node) {
+		pw_nft_sanitize(rs->node, node, sizeof(node));
+		fprintf(o, "# podwall ruleset of node %s\n", node);
+	} else {
+		fputs("# podwall ruleset: every pod is local\n", o);
+	}
+	fprintf(o, "# %zu local pods enforced", rs->nlocal);
+	if (rs->nskipped)
+		fprintf(o, "; %zu without an address not enforced "
+			   "(workload templates are no real pods)",
+			rs->nskipped);
+	fprintf(o, "\n# %zu chains, %zu sets, %zu elements\n",
+		pw_ruleset_chain_count(rs), pw_ruleset_set_count(rs),
+		pw_ruleset_element_count(rs));
+}
+
+static void render(FILE *o, const struct pw_ruleset *rs)
+{
+	char name[32];
+
+	header(o, rs);
+	fputs("table inet podwall {\n", o);
+	for (int f = 0; f < PW_FAM_NR; f++) {
+		snprintf(name, sizeof(name), "pod_ranges_%s", fams[f].suffix);
+		render_ivals(o, name, (enum pw_fam)f, &rs->ranges[f]);
+		snprintf(name, sizeof(name), "pods_%s", fams[f].suffix);
+		render_addrs(o, name, (enum pw_fam)f, &rs->known[f], false);
+		snprintf(name, sizeof(name), "self_%s", fams[f].suffix);
+		render_addrs(o, name, (enum pw_fam)f, &rs->self[f], true);
+	}
+	for (int d = PW_DIR_NR; d-- > 0;) {
+		for (size_t i = 0; i < rs->ncls[d]; i++) {
+			class_sets(o, (enum pw_dir)d, &rs->cls[d][i]);
+			class_chain(o, (enum pw_dir)d, &rs->cls[d][i]);
+		}
+	}
+	for (int d = PW_DIR_NR; d-- > 0;)
+		for (int f = 0; f < PW_FAM_NR; f++)
+			render_vmap(o, rs, (enum pw_dir)d, (enum pw_fam)f);
+	base_chains(o);
+	fputs("}\n", o);
+}
+
+PW_EXPORT int pw_ruleset_render(const struct pw_ruleset *rs, char **out)
+{
+	size_t len;
+	FILE *o;
+	int bad;
+
+	*out = NULL;
+	o = open_memstream(out, &len);
+	if (!o)
+		return -ENOMEM;
+	render(o, rs);
+	bad = ferror(o);
+	if (fclose(o) || bad) {
+		free(*out);
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
