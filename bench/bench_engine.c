@@ -188,6 +188,7 @@ static int cmp_double(const void *a, const void *b)
 
 struct explain_stats {
 	double *us; /* per query, sorted afterwards */
+	double first; /* the first query, which may fill caches */
 	long n;
 	long allowed;
 };
@@ -217,6 +218,7 @@ static int run_explains(const struct pw_engine *e, const struct args *a,
 		st->allowed += r;
 	}
 	st->n = a->explains;
+	st->first = st->us[0];
 	qsort(st->us, (size_t)st->n, sizeof(*st->us), cmp_double);
 	return 0;
 }
@@ -231,7 +233,9 @@ static void print_stats(const struct explain_stats *st)
 	printf("explains %ld\n", st->n);
 	printf("explain_allowed %ld\n", st->allowed);
 	printf("explain_us_median %.2f\n", st->us[st->n / 2]);
+	printf("explain_us_p99 %.2f\n", st->us[st->n * 99 / 100]);
 	printf("explain_us_min %.2f\n", st->us[0]);
+	printf("explain_us_first %.2f\n", st->first);
 	printf("explain_us_max %.2f\n", st->us[st->n - 1]);
 	printf("explain_us_mean %.2f\n", sum / (double)st->n);
 }

@@ -191,7 +191,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, const char **out)
 	if (optind != argc - 1)
 		return -EINVAL;
 	*out = argv[optind];
-	return check_opts(o);
+	return 0;
 }
 
 /* ---- deterministic randomness ---------------------------------------- */
@@ -551,8 +551,9 @@ static int write_cluster(const char *path, const struct opts *o,
 	int err;
 
 	if (!f) {
-		fprintf(stderr, "gen_scale: %s: %s\n", path, strerror(errno));
-		return -errno;
+		err = -errno;
+		fprintf(stderr, "gen_scale: %s: %s\n", path, strerror(-err));
+		return err;
 	}
 	emit_cluster(f, o, l, cs);
 	err = ferror(f) ? -EIO : 0;
@@ -575,7 +576,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (layout_init(&l, &o))
+	if (check_opts(&o) || layout_init(&l, &o))
 		return 2;
 	if (combos_init(&cs, &o)) {
 		fprintf(stderr, "gen_scale: out of memory\n");

@@ -89,8 +89,10 @@ void pw_pod_clear(struct pw_pod *p)
 	free(p->name);
 	pw_labels_clear(&p->labels);
 	free(p->node);
-	for (size_t i = 0; i < p->nports; i++)
+	for (size_t i = 0; i < p->nports; i++) {
 		free(p->ports[i].name);
+		free(p->ports[i].path);
+	}
 	free(p->ports);
 	memset(p, 0, sizeof(*p));
 }
@@ -481,4 +483,14 @@ PW_EXPORT int pw_cluster_finalize(struct pw_cluster *c, struct pw_diags *diags)
 	c->finalized = true;
 	c->valid = !c->load_errors && !dups && !bad;
 	return c->valid ? 0 : -EINVAL;
+}
+
+PW_EXPORT size_t pw_cluster_file_count(const struct pw_cluster *c)
+{
+	return c->nfiles;
+}
+
+PW_EXPORT const char *pw_cluster_file_name(const struct pw_cluster *c, size_t i)
+{
+	return i < c->nfiles ? c->files[i] : NULL;
 }

@@ -68,6 +68,7 @@ struct pw_nft_class {
 struct pw_nft_vmap {
 	pw_u128 addr;
 	uint32_t cls;
+	uint32_t pod; /* matrix index, to order duplicates */
 	char *comment; /* sanitized pod name */
 };
 
@@ -127,6 +128,9 @@ int pw_boxes_normalize(struct pw_boxes *s, enum pw_fam f);
  */
 int pw_ival_format(const struct pw_ival *iv, enum pw_fam f, char *buf,
 		   size_t len);
+/* Room for a comment with its NUL: nft takes at most 128 characters. */
+#define PW_NFT_COMMENT_MAX 120
+
 /* Copies s into buf keeping [A-Za-z0-9_./:-] and writing '_' for any
  * other byte, cut at len - 1 with "..." when longer. */
 void pw_nft_sanitize(const char *s, char *buf, size_t len);

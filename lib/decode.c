@@ -327,9 +327,14 @@ void pw_dec_labels(struct pw_dec *x, const struct pw_ynode *n,
 		if (pw_dec_str(x, p->value, &l->value)) {
 			l->key = strdup(p->key->scalar.text);
 			l->pos = p->key->pos;
-			out->n++;
-			if (!l->key)
+			if (l->key)
+				out->n++;
+			else
 				x->oom = true;
+		}
+		if (!l->key) {
+			free(l->value);
+			l->value = NULL;
 		}
 		pw_path_pop(&x->path, mark);
 	}

@@ -110,6 +110,9 @@ static void cport_item(struct pw_dec *x, const struct pw_ynode *n, void *item,
 	size_t mark;
 
 	d.p->pos = n->pos;
+	d.p->path = strdup(x->path.buf);
+	if (!d.p->path)
+		x->oom = true;
 	PW_DEC_MAP(x, n, cport_fields, &d);
 	if (d.has_port || !pw_dec_ok(x))
 		return;
@@ -131,8 +134,10 @@ static void container_ports(struct pw_dec *x, const struct pw_ynode *v,
 		return;
 	all = realloc(pod->ports, (pod->nports + n) * sizeof(*all));
 	if (!all) {
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
 			free(tmp[i].name);
+			free(tmp[i].path);
+		}
 		x->oom = true;
 	} else {
 		memcpy(all + pod->nports, tmp, n * sizeof(*all));
@@ -154,6 +159,7 @@ static const struct pw_field container_fields[] = {
 	{ "resources", NULL },
 	{ "resizePolicy", NULL },
 	{ "restartPolicy", NULL },
+	{ "restartPolicyRules", NULL },
 	{ "volumeMounts", NULL },
 	{ "volumeDevices", NULL },
 	{ "livenessProbe", NULL },
@@ -245,6 +251,7 @@ static const struct pw_field pod_spec_fields[] = {
 	{ "schedulingGates", NULL },
 	{ "resourceClaims", NULL },
 	{ "resources", NULL },
+	{ "hostnameOverride", NULL },
 };
 
 /* ---- Pod ---------------------------------------------------------- */
@@ -367,6 +374,7 @@ static const struct pw_field pod_status_fields[] = {
 	{ "resize", NULL },
 	{ "resourceClaimStatuses", NULL },
 	{ "observedGeneration", NULL },
+	{ "extendedResourceClaimStatus", NULL },
 };
 
 static void pod_status(struct pw_dec *x, const struct pw_ynode *v, void *obj)
@@ -732,6 +740,7 @@ static const struct pw_field node_status_fields[] = {
 	{ "config", NULL },
 	{ "runtimeHandlers", NULL },
 	{ "features", NULL },
+	{ "declaredFeatures", NULL },
 };
 
 static void node_spec(struct pw_dec *x, const struct pw_ynode *v, void *obj)

@@ -183,11 +183,13 @@ static void walk_entry(struct walk *w, struct pw_cluster *c, struct pw_diags *d,
 	char **slot;
 
 	if (stat(sub, &st)) {
-		walk_fail(w, c, d, sub, errno);
+		/* a dangling link is only a problem if it was a manifest */
+		if (is_manifest(sub))
+			walk_fail(w, c, d, sub, errno);
 	} else if (S_ISDIR(st.st_mode)) {
 		if (!seen_dir(w, &st))
 			walk_dir(w, c, d, sub);
-	} else if (is_manifest(sub)) {
+	} else if (S_ISREG(st.st_mode) && is_manifest(sub)) {
 		slot = PW_PUSH(w->files, w->nfiles, w->cap_files);
 		if (slot) {
 			*slot = sub;

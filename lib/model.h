@@ -184,6 +184,9 @@ struct pw_cport {
 	int64_t port;
 	enum pw_proto proto;
 	struct pw_pos pos;
+	/* Field path of the entry ("spec.containers[1].ports[0]"): one list
+	 * holds every container's ports, so diagnostics need it. */
+	char *path;
 };
 
 #define PW_POD_MAX_IPS 2	/* one per family */

@@ -10,9 +10,13 @@
  * is named; nothing else in the kernel is read or changed.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <linux/capability.h>
 #include <nftables/libnftables.h>
+#include <sys/syscall.h>
 
 #include "datapath.h"
 #include "util.h"
@@ -28,8 +32,9 @@ static const struct {
 } kernel_errors[] = {
 	{ EPERM, "run as root (CAP_NET_ADMIN in this network namespace)" },
 	{ EACCES, "run as root (CAP_NET_ADMIN in this network namespace)" },
-	{ EOPNOTSUPP, "the kernel lacks an nf_tables feature podwall needs "
-		      "(inet tables, concatenated interval sets: Linux >= 5.6)" },
+	{ EOPNOTSUPP,
+	  "the kernel lacks an nf_tables feature podwall needs "
+	  "(inet tables, concatenated interval sets: Linux >= 5.6)" },
 	{ ENOENT, "the kernel lacks an nf_tables feature podwall needs "
 		  "(inet tables, concatenated interval sets: Linux >= 5.6)" },
 	{ EAFNOSUPPORT, "the kernel has no nf_tables for this family" },
@@ -56,27 +61,52 @@ static int errno_of(const char *msg)
 	return -EIO;
 }
 
-/* The first line of nft's error text, without "Error: ". */
+/* The first line of nft's error text, from after its "Error: " (nft
+ * may put "netlink: " or a file position in front). */
 static char *first_line(const char *msg)
 {
 	static const char prefix[] = "Error: ";
-	size_t n;
+	size_t n = strcspn(msg, "\n");
+	const char *at = strstr(msg, prefix);
 
-	if (!strncmp(msg, prefix, sizeof(prefix) - 1))
-		msg += sizeof(prefix) - 1;
-	n = strcspn(msg, "\n");
+	if (at && at < msg + n) {
+		n -= (size_t)(at + sizeof(prefix) - 1 - msg);
+		msg = at + sizeof(prefix) - 1;
+	}
 	return pw_strndup(msg, n);
+}
+
+/*
+ * Whether this process may change nf_tables at all. libnftables prints
+ * its own line to stderr when it may not, and a library must not print:
+ * asking first lets the caller say it once, its way. Any doubt (capget
+ * failing) answers yes and lets the kernel decide.
+ */
+static bool may_admin_net(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
+
+	if (syscall(SYS_capget, &hdr, data))
+		return true;
+	return data[CAP_NET_ADMIN / 32].effective &
+	       (1u << (CAP_NET_ADMIN % 32));
 }
 
 /* Runs one buffer as one transaction. */
 static int run(const char *buf, char **errmsg)
 {
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *ctx;
 	const char *msg;
 	int ret = 0;
 
 	if (errmsg)
 		*errmsg = NULL;
+	if (!may_admin_net())
+		return -EPERM;
+	ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!ctx)
 		return -ENOMEM;
 	if (nft_ctx_buffer_output(ctx) || nft_ctx_buffer_error(ctx)) {

@@ -25,6 +25,14 @@ static const uint8_t proto_num[PW_PROTO_NR] = {
 	[PW_PROTO_SCTP] = 132,
 };
 
+/* qsort, which must not see a NULL array even when it is empty. */
+static void sort(void *v, size_t n, size_t size,
+		 int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(v, n, size, cmp);
+}
+
 /* ---- addresses as integers ----------------------------------------- */
 
 enum pw_fam pw_addr_fam(const struct pw_addr *a)
@@ -56,8 +64,7 @@ struct pw_ival pw_cidr_ival(const struct pw_cidr *c)
 {
 	enum pw_fam f = pw_addr_fam(&c->addr);
 	unsigned bits = f == PW_FAM_V6 ? 128 : 32;
-	pw_u128 host = c->len >= bits ? 0 :
-					(pw_fam_max(f) >> c->len);
+	pw_u128 host = c->len >= bits ? 0 : (pw_fam_max(f) >> c->len);
 	struct pw_ival iv;
 
 	iv.lo = pw_addr_to_u128(&c->addr) & ~host;
@@ -106,7 +113,7 @@ void pw_ivals_normalize(struct pw_ivals *s)
 
 	if (!s->n)
 		return;
-	qsort(s->v, s->n, sizeof(*s->v), ival_cmp);
+	sort(s->v, s->n, sizeof(*s->v), ival_cmp);
 	for (size_t i = 1; i < s->n; i++) {
 		struct pw_ival *last = &s->v[out];
 
@@ -146,8 +153,8 @@ int pw_ivals_add_ipblock(struct pw_ivals *s, const struct pw_ipblock *b)
 	for (size_t i = 0; i < b->nexcept && !ret; i++) {
 		struct pw_ival h = pw_cidr_ival(&b->except[i].cidr);
 
-		if (b->except[i].ok && b->except[i].cidr.addr.family ==
-					       b->cidr.addr.family)
+		if (b->except[i].ok &&
+		    b->except[i].cidr.addr.family == b->cidr.addr.family)
 			ret = pw_ivals_add(&holes, h.lo, h.hi);
 	}
 	if (!ret) {
@@ -187,7 +194,8 @@ static int port_ival_cmp(const void *pa, const void *pb)
 {
 	const uint32_t *a = pa, *b = pb;
 
-	return a[0] != b[0] ? (a[0] < b[0] ? -1 : 1) : (a[1] > b[1]) - (a[1] < b[1]);
+	return a[0] != b[0] ? (a[0] < b[0] ? -1 : 1) :
+			      (a[1] > b[1]) - (a[1] < b[1]);
 }
 
 /* The sweep over one protocol's boxes: the cut points, the boxes that
@@ -228,7 +236,7 @@ static int sweep_cuts(struct sweep *w, enum pw_fam f)
 			w->ncuts++;
 		}
 	}
-	qsort(w->cuts, w->ncuts, sizeof(*w->cuts), u128_qcmp);
+	sort(w->cuts, w->ncuts, sizeof(*w->cuts), u128_qcmp);
 	for (size_t i = 0; i < w->ncuts; i++)
 		if (!out || w->cuts[i] != w->cuts[out - 1])
 			w->cuts[out++] = w->cuts[i];
@@ -245,7 +253,7 @@ static void sweep_ports(struct sweep *w)
 		w->ports[i][0] = w->active[i]->plo;
 		w->ports[i][1] = w->active[i]->phi;
 	}
-	qsort(w->ports, w->nactive, sizeof(*w->ports), port_ival_cmp);
+	sort(w->ports, w->nactive, sizeof(*w->ports), port_ival_cmp);
 	for (size_t i = 0; i < w->nactive; i++) {
 		if (out && w->ports[i][0] <= w->ports[out - 1][1] + 1) {
 			if (w->ports[i][1] > w->ports[out - 1][1])
@@ -263,8 +271,10 @@ static void sweep_ports(struct sweep *w)
 static int sweep_flush(struct sweep *w, uint8_t proto)
 {
 	for (size_t i = 0; i < w->nprev; i++) {
-		struct pw_box b = { .lo = w->prev_lo, .hi = w->prev_hi,
-				    .proto = proto, .plo = (uint16_t)w->prev[i][0],
+		struct pw_box b = { .lo = w->prev_lo,
+				    .hi = w->prev_hi,
+				    .proto = proto,
+				    .plo = (uint16_t)w->prev[i][0],
 				    .phi = (uint16_t)w->prev[i][1] };
 
 		if (pw_boxes_add(w->out, &b))
@@ -305,7 +315,8 @@ static int sweep_proto(struct sweep *w, enum pw_fam f)
 
 	for (size_t c = 0; !ret && c < w->ncuts; c++) {
 		pw_u128 lo = w->cuts[c];
-		pw_u128 hi = c + 1 < w->ncuts ? w->cuts[c + 1] - 1 : pw_fam_max(f);
+		pw_u128 hi = c + 1 < w->ncuts ? w->cuts[c + 1] - 1 :
+						pw_fam_max(f);
 		size_t keep = 0;
 
 		for (size_t i = 0; i < w->nactive; i++)
@@ -328,7 +339,7 @@ int pw_boxes_normalize(struct pw_boxes *s, enum pw_fam f)
 
 	if (!s->n)
 		return 0;
-	qsort(s->v, s->n, sizeof(*s->v), box_sweep_cmp);
+	sort(s->v, s->n, sizeof(*s->v), box_sweep_cmp);
 	w.active = calloc(s->n, sizeof(*w.active));
 	w.ports = calloc(s->n, sizeof(*w.ports));
 	w.prev = calloc(s->n, sizeof(*w.prev));
@@ -350,7 +361,7 @@ int pw_boxes_normalize(struct pw_boxes *s, enum pw_fam f)
 		free(out.v);
 		return ret;
 	}
-	qsort(out.v, out.n, sizeof(*out.v), box_cmp);
+	sort(out.v, out.n, sizeof(*out.v), box_cmp);
 	free(s->v);
 	*s = out;
 	return 0;
@@ -553,14 +564,16 @@ static int rule_peers(struct compiler *c, const struct pw_erule *er)
 	}
 	for (size_t k = 0; k < er->r->npeers && !ret; k++) {
 		const struct pw_peer *p = &er->r->peers[k];
-		const struct pw_peerset *ps = &e->sets[e->peer_set[er->peer_base + k]];
+		const struct pw_peerset *ps =
+			&e->sets[e->peer_set[er->peer_base + k]];
 
 		if (p->has_ipblock)
 			ret = pw_ivals_add_ipblock(
 				&c->peer[pw_addr_fam(&p->ipblock.cidr.addr)],
 				&p->ipblock);
 		else
-			ret = add_bits_addrs(e, c->peer, ps->bits[PW_VIEW_FIRST]);
+			ret = add_bits_addrs(e, c->peer,
+					     ps->bits[PW_VIEW_FIRST]);
 	}
 	return ret;
 }
@@ -633,8 +646,10 @@ static int egress_named(struct compiler *c, const struct pw_erule *er,
 		const struct pw_pod *dst = e->pods[q].pod;
 
 		c->spans.n = 0;
-		if (!dst->nips || port_spans(&c->spans, pp, dst))
+		if (!dst->nips)
 			continue;
+		if (port_spans(&c->spans, pp, dst))
+			return -ENOMEM;
 		for (size_t j = 0; j < dst->nips && c->spans.n; j++) {
 			pw_u128 a = pw_addr_to_u128(&dst->ips[j]);
 			enum pw_fam f = pw_addr_fam(&dst->ips[j]);
@@ -642,8 +657,10 @@ static int egress_named(struct compiler *c, const struct pw_erule *er,
 			if (!rule_admits(e, er, q, j))
 				continue;
 			for (size_t s = 0; s < c->spans.n; s++) {
-				struct pw_box b = { .lo = a, .hi = a,
-						    .proto = c->spans.v[s].proto,
+				struct pw_box b = { .lo = a,
+						    .hi = a,
+						    .proto =
+							    c->spans.v[s].proto,
 						    .plo = c->spans.v[s].lo,
 						    .phi = c->spans.v[s].hi };
 
@@ -683,7 +700,9 @@ static int class_comment(const struct compiler *c, size_t i, enum pw_dir d,
 {
 	const struct pw_eng_pod *ep = &c->e->pods[i];
 	const uint32_t *pols = c->e->sel + ep->sel_off[d];
-	char buf[160] = "", raw[512], name[96];
+	char buf[PW_NFT_COMMENT_MAX] = "", raw[512];
+	/* One name always fits whole or cut, with room for " ...". */
+	char name[PW_NFT_COMMENT_MAX - 8];
 	size_t len = 0;
 
 	for (size_t n = 0; n < ep->nsel[d]; n++) {
@@ -748,7 +767,8 @@ static int class_of(struct compiler *c, size_t i, enum pw_dir d, uint32_t *cls)
 		}
 	ret = build_class(c, i, d, &k);
 	for (j = 0; !ret && j < rs->ncls[d]; j++)
-		if (rs->cls[d][j].hash == k.hash && class_eq(&rs->cls[d][j], &k))
+		if (rs->cls[d][j].hash == k.hash &&
+		    class_eq(&rs->cls[d][j], &k))
 			break;
 	if (!ret && j == rs->ncls[d]) {
 		nk = PW_PUSH(rs->cls[d], rs->ncls[d], rs->cap_cls[d]);
@@ -781,9 +801,9 @@ static int addrs_add(struct pw_addrs *s, pw_u128 a)
 }
 
 static int vmap_add(struct pw_ruleset *rs, enum pw_dir d,
-		    const struct pw_eng_pod *ep, uint32_t cls)
+		    const struct pw_eng_pod *ep, size_t i, uint32_t cls)
 {
-	char name[96];
+	char name[PW_NFT_COMMENT_MAX];
 
 	pw_nft_sanitize(ep->name, name, sizeof(name));
 	for (size_t j = 0; j < ep->pod->nips; j++) {
@@ -795,6 +815,7 @@ static int vmap_add(struct pw_ruleset *rs, enum pw_dir d,
 			return -ENOMEM;
 		v->addr = pw_addr_to_u128(a);
 		v->cls = cls;
+		v->pod = (uint32_t)i;
 		v->comment = strdup(name);
 		if (!v->comment)
 			return -ENOMEM;
@@ -836,7 +857,7 @@ static int add_pod(struct compiler *c, size_t i)
 			continue; /* not isolated: no entry, nothing to check */
 		ret = class_of(c, i, (enum pw_dir)d, &cls);
 		if (!ret)
-			ret = vmap_add(rs, (enum pw_dir)d, ep, cls);
+			ret = vmap_add(rs, (enum pw_dir)d, ep, i, cls);
 	}
 	return ret;
 }
@@ -847,7 +868,9 @@ static int vmap_cmp(const void *pa, const void *pb)
 {
 	const struct pw_nft_vmap *a = pa, *b = pb;
 
-	return u128_cmp(a->addr, b->addr);
+	if (a->addr != b->addr)
+		return u128_cmp(a->addr, b->addr);
+	return a->pod < b->pod ? -1 : a->pod > b->pod;
 }
 
 /* Sorted by address; an address twice (two pods claiming one IP, which
@@ -857,7 +880,7 @@ static void vmap_sort(struct pw_nft_vmaps *m)
 {
 	size_t out = 0;
 
-	qsort(m->v, m->n, sizeof(*m->v), vmap_cmp);
+	sort(m->v, m->n, sizeof(*m->v), vmap_cmp);
 	for (size_t i = 0; i < m->n; i++) {
 		if (out && m->v[i].addr == m->v[out - 1].addr) {
 			free(m->v[i].comment);
@@ -872,7 +895,7 @@ static void addrs_sort(struct pw_addrs *s)
 {
 	size_t out = 0;
 
-	qsort(s->v, s->n, sizeof(*s->v), u128_qcmp);
+	sort(s->v, s->n, sizeof(*s->v), u128_qcmp);
 	for (size_t i = 0; i < s->n; i++)
 		if (!out || s->v[i] != s->v[out - 1])
 			s->v[out++] = s->v[i];
@@ -917,41 +940,39 @@ static int compile(struct compiler *c)
 	return ret;
 }
 
+/* The compiler's working memory (not the ruleset it fills). */
+static void compiler_free(struct compiler *c)
+{
+	for (int d = 0; d < PW_DIR_NR; d++)
+		free(c->keys[d]);
+	for (int f = 0; f < PW_FAM_NR; f++)
+		free(c->peer[f].v);
+	free(c->spans.v);
+}
+
 PW_EXPORT struct pw_ruleset *pw_ruleset_new(const struct pw_engine *e,
 					    const char *node)
 {
 	struct compiler c = { .e = e };
-	int ret = -ENOMEM;
+	int ret = -EINVAL;
 
-	if (!e) {
-		errno = EINVAL;
-		return NULL;
-	}
+	if (!e)
+		goto err;
+	ret = -ENOMEM;
 	c.rs = calloc(1, sizeof(*c.rs));
 	if (!c.rs)
 		goto err;
-	if (node) {
-		c.rs->node = strdup(node);
-		if (!c.rs->node)
-			goto err_free_rs;
-	}
-	ret = compile(&c);
+	c.rs->node = pw_strdup(node);
+	ret = node && !c.rs->node ? -ENOMEM : compile(&c);
+	compiler_free(&c);
 	if (ret)
 		goto err_free_rs;
-	goto out_free_compiler;
+	return c.rs;
 err_free_rs:
 	pw_ruleset_free(c.rs);
-	c.rs = NULL;
-out_free_compiler:
-	for (int d = 0; d < PW_DIR_NR; d++)
-		free(c.keys[d]);
-	for (int f = 0; f < PW_FAM_NR; f++)
-		free(c.peer[f].v);
-	free(c.spans.v);
 err:
-	if (!c.rs)
-		errno = -ret;
-	return c.rs;
+	errno = -ret;
+	return NULL;
 }
 
 PW_EXPORT void pw_ruleset_free(struct pw_ruleset *rs)
@@ -985,4 +1006,9 @@ PW_EXPORT size_t pw_ruleset_local_count(const struct pw_ruleset *rs)
 PW_EXPORT size_t pw_ruleset_skipped_count(const struct pw_ruleset *rs)
 {
 	return rs->nskipped;
+}
+
+PW_EXPORT size_t pw_ruleset_range_count(const struct pw_ruleset *rs)
+{
+	return rs->ranges[PW_FAM_V4].n + rs->ranges[PW_FAM_V6].n;
 }

@@ -63,7 +63,8 @@ void pw_nft_sanitize(const char *s, char *buf, size_t len)
 		return;
 	for (; *s && n + 1 < len; s++, n++) {
 		unsigned char ch = (unsigned char)*s;
-		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		bool ok = (ch >= 'a' && ch <= 'z') ||
+			  (ch >= 'A' && ch <= 'Z') ||
 			  (ch >= '0' && ch <= '9') || strchr("_./:-", ch);
 
 		buf[n] = ok && ch ? (char)ch : '_';
@@ -161,8 +162,7 @@ static void elem_sep(FILE *o, size_t i, size_t n)
 	fputs(i + 1 < n ? ",\n" : "\n\t\t}\n", o);
 }
 
-static void set_head(FILE *o, const char *name, const char *type,
-		     bool interval)
+static void set_head(FILE *o, const char *name, const char *type, bool interval)
 {
 	fprintf(o, "\tset %s {\n\t\ttype %s\n", name, type);
 	if (interval)
@@ -314,8 +314,8 @@ static void base_head(FILE *o, const char *hook)
 static void vmaps(FILE *o, enum pw_dir d)
 {
 	for (int f = 0; f < PW_FAM_NR; f++)
-		fprintf(o, "\t\t%s %s vmap @%s_%s\n", fams[f].ip,
-			dirs[d].local, dirs[d].map, fams[f].suffix);
+		fprintf(o, "\t\t%s %s vmap @%s_%s\n", fams[f].ip, dirs[d].local,
+			dirs[d].map, fams[f].suffix);
 }
 
 static void base_chains(FILE *o)
@@ -352,10 +352,14 @@ static void header(FILE *o, const struct pw_ruleset *rs)
 	} else {
 		fputs("# podwall ruleset: every pod is local\n", o);
 	}
+	if (rs->node && !pw_ruleset_range_count(rs))
+		fputs("# no spec.podCIDRs for this node: fail-closed is off\n",
+		      o);
 	fprintf(o, "# %zu local pods enforced", rs->nlocal);
 	if (rs->nskipped)
-		fprintf(o, "; %zu without an address not enforced "
-			   "(workload templates are no real pods)",
+		fprintf(o,
+			"; %zu without an address not enforced "
+			"(workload templates are no real pods)",
 			rs->nskipped);
 	fprintf(o, "\n# %zu chains, %zu sets, %zu elements\n",
 		pw_ruleset_chain_count(rs), pw_ruleset_set_count(rs),

@@ -522,20 +522,19 @@ static bool cport_name_seen(const struct pw_pod *p, size_t i)
 	return false;
 }
 
-/*
- * Container ports. The model keeps every container's ports in one list,
- * without the container's index, so the path names the field and the
- * position points at the port.
- */
+/* Container ports, each at the field path the decoder recorded (one list
+ * holds every container's ports). */
 static void check_cports(struct vctx *v, const struct pw_pod *p)
 {
-	size_t mark = pw_path_push(&v->path, "containers[*].ports[*]");
+	struct pw_path saved = v->path;
 
 	for (size_t i = 0; i < p->nports; i++) {
 		const struct pw_cport *cp = &p->ports[i];
 		const struct pw_pos *pos = at(&cp->pos, &p->pos);
 		size_t m;
 
+		pw_path_init(&v->path);
+		pw_path_push(&v->path, cp->path ? cp->path : "");
 		if (!pw_port_num_valid(cp->port))
 			field_error(v, pos, "containerPort", cp->port,
 				    PW_PORT_NUM_MSG);
@@ -548,7 +547,7 @@ static void check_cports(struct vctx *v, const struct pw_pod *p)
 		verr(v, pos, "Duplicate value: \"%s\"", cp->name);
 		pw_path_pop(&v->path, m);
 	}
-	pw_path_pop(&v->path, mark);
+	v->path = saved;
 }
 
 static void check_pod_ips(struct vctx *v, const struct pw_pod *p)

@@ -21,7 +21,7 @@
 #include "yaml.h"
 
 #define TAG_PREFIX "tag:yaml.org,2002:"
-#define ARENA_CHUNK (64u << 10)
+#define ARENA_CHUNK (256u << 10)
 
 /* ---- arena -------------------------------------------------------- */
 
@@ -35,29 +35,37 @@ struct arena {
 	struct chunk *head;
 };
 
-static void *arena_alloc(struct arena *a, size_t n)
+/* n bytes aligned to align (a power of two). */
+static void *arena_alloc_align(struct arena *a, size_t n, size_t align)
 {
 	struct chunk *c = a->head;
+	size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
 	size_t size;
 
-	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
-	if (!c || c->size - c->used < n) {
+	if (!c || at > c->size || c->size - at < n) {
 		size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
 		c = malloc(sizeof(*c) + size);
 		if (!c)
 			return NULL;
-		c->used = 0;
 		c->size = size;
 		c->next = a->head;
 		a->head = c;
+		at = 0;
 	}
-	c->used += n;
-	return (char *)c->data + c->used - n;
+	c->used = at + n;
+	return (char *)c->data + at;
 }
 
+/* Nodes and arrays of pointers. */
+static void *arena_alloc(struct arena *a, size_t n)
+{
+	return arena_alloc_align(a, n, sizeof(void *));
+}
+
+/* Texts are packed: most are a few bytes long. */
 static char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
-	char *p = arena_alloc(a, n + 1);
+	char *p = arena_alloc_align(a, n + 1, 1);
 
 	if (p) {
 		memcpy(p, s, n);
@@ -159,7 +167,14 @@ struct parser {
 	size_t nodes; /* created in the current document */
 	struct pw_ynode *root;
 	bool failed; /* an error was recorded: -EBADMSG */
+	size_t nerrors;
+	const struct pw_pair **keys; /* scratch for check_keys() */
+	size_t cap_keys;
 };
+
+/* Errors that do not stop the parse (duplicate keys) stop it after this
+ * many: a flood of records is no use to anyone. */
+#define MAX_ERRORS 100
 
 static struct pw_pos mark_pos(const struct parser *p, yaml_mark_t m)
 {
@@ -211,6 +226,7 @@ static int perr(struct parser *p, struct pw_pos pos, const char *seg,
 	ret = pw_diags_vadd(p->d, PW_SEV_ERROR, &pos, path.buf, fmt, ap);
 	va_end(ap);
 	p->failed = true;
+	p->nerrors++;
 	return ret ? ret : -EBADMSG;
 }
 
@@ -702,7 +718,7 @@ static int find_dups(struct parser *p, const struct pw_pair **v, size_t n)
 
 	if (n > 8)
 		qsort(v, n, sizeof(*v), pair_ptr_cmp);
-	for (size_t i = 1; i < n; i++) {
+	for (size_t i = 1; i < n && p->nerrors < MAX_ERRORS; i++) {
 		orig = NULL;
 		if (n <= 8) {
 			for (size_t j = 0; j < i && !orig; j++)
@@ -719,31 +735,32 @@ static int find_dups(struct parser *p, const struct pw_pair **v, size_t n)
 	return 0;
 }
 
-/* Keys are compared by text: "80" and 80 are the same JSON key. */
+/* Keys are compared by text: "80" and 80 are the same JSON key. The
+ * pointers to compare go in a buffer the parser keeps for all mappings. */
 static int check_keys(struct parser *p, const struct pw_ynode *map)
 {
-	const struct pw_pair **v;
+	const struct pw_ynode *k;
 	size_t n = 0;
 	int ret = 0;
 
-	v = malloc(map->map.n * sizeof(*v) + 1);
-	if (!v)
+	if (pw_grow((void **)&p->keys, &p->cap_keys, map->map.n + 1,
+		    sizeof(*p->keys)))
 		return -ENOMEM;
 	for (size_t i = 0; i < map->map.n && ret != -ENOMEM; i++) {
-		const struct pw_ynode *k = map->map.pairs[i].key;
-
+		k = map->map.pairs[i].key;
 		if (is_merge_key(k))
 			ret = perr(p, k->pos, NULL,
 				   "merge keys (<<) are not supported by "
 				   "kubectl's strict decoding");
 		else if (k->type == PW_NODE_SCALAR)
-			v[n++] = &map->map.pairs[i];
+			p->keys[n++] = &map->map.pairs[i];
 	}
-	if (ret != -ENOMEM && find_dups(p, v, n) == -ENOMEM)
+	if (ret != -ENOMEM && find_dups(p, p->keys, n) == -ENOMEM)
 		ret = -ENOMEM;
-	free(v);
 	/* Key errors do not stop the parse: report them all, then fail. */
-	return ret == -ENOMEM ? ret : 0;
+	if (ret == -ENOMEM || p->nerrors >= MAX_ERRORS)
+		return ret == -ENOMEM ? ret : -EBADMSG;
+	return 0;
 }
 
 /* ---- events ------------------------------------------------------- */
@@ -931,12 +948,15 @@ int pw_yaml_parse(const char *file, const char *buf, size_t len,
 		free(p.y);
 		return -ENOMEM;
 	}
-	yaml_parser_set_input_string(&p.yp, (const unsigned char *)buf, len);
+	/* libyaml asserts on a NULL input, even an empty one */
+	yaml_parser_set_input_string(
+		&p.yp, (const unsigned char *)(buf ? buf : ""), buf ? len : 0);
 	ret = run(&p);
 	yaml_parser_delete(&p.yp);
 	free(p.stack);
 	free(p.scratch);
 	free(p.anchors);
+	free(p.keys);
 	if (ret) {
 		pw_yaml_free(p.y);
 		return ret;

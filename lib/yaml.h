@@ -21,15 +21,8 @@
 #define PW_YAML_MAX_SCALAR (1u << 20) /* bytes in one scalar */
 #define PW_YAML_MAX_INPUT (256u << 20) /* bytes in one file */
 
-/*
- * A node of the tree is a struct pw_ynode. It was first called struct
- * pw_node, which model.h also defines (a Kubernetes Node): code that does
- * not include model.h may keep the old name; code that includes both
- * includes model.h first and says pw_ynode.
- */
-#ifndef PW_MODEL_H
-#define pw_node pw_ynode
-#endif
+/* A node of the tree is a struct pw_ynode ("YAML node"): struct pw_node
+ * is a Kubernetes Node (model.h). */
 
 enum pw_node_type {
 	PW_NODE_SCALAR,
@@ -80,7 +73,14 @@ struct pw_yaml;
  * `file` is the name used in positions and must outlive the result
  * (intern it). On a syntax error or an exceeded limit returns -EBADMSG
  * and records an error with its position in d; -ENOMEM; else 0 and *out.
- * Duplicate keys in a mapping are an error here, as in strict decoding.
+ * Duplicate keys in a mapping are an error here, as in strict decoding
+ * (every duplicate is reported, up to a cap, before the parse fails), and
+ * so are merge keys (<<, which JSON and kubectl's strict reading lack),
+ * tags other than the core ones (!!str, !!int, !!bool, !!float, !!null,
+ * !!map, !!seq, !!binary, !!timestamp, !) and a core tag on text that does
+ * not read as its type. An alias to an unknown anchor, or to the
+ * collection it sits in, is an error: the tree has no cycles, and its
+ * depth through aliases is bounded by PW_YAML_MAX_DEPTH too.
  */
 int pw_yaml_parse(const char *file, const char *buf, size_t len,
 		  struct pw_yaml **out, struct pw_diags *d);
@@ -91,9 +91,10 @@ size_t pw_yaml_doc_count(const struct pw_yaml *y);
 const struct pw_ynode *pw_yaml_doc(const struct pw_yaml *y, size_t i);
 
 /*
- * Visit budget for document i: returns false (and records nothing) when
- * walking n more nodes would exceed it; the walker then reports the alias
- * expansion error at its own position.
+ * Visit budget for document i (10 visits per node it holds, plus 10000):
+ * returns false (and records nothing) when walking n more nodes would
+ * exceed it; the walker then reports the alias expansion error at its own
+ * position.
  */
 bool pw_yaml_doc_charge(struct pw_yaml *y, size_t i, size_t n);
 
@@ -102,14 +103,21 @@ bool pw_yaml_doc_charge(struct pw_yaml *y, size_t i, size_t n);
 const struct pw_ynode *pw_node_get(const struct pw_ynode *map, const char *key);
 /* A plain scalar that reads as YAML null (~, null, Null, NULL, empty). */
 bool pw_node_is_null(const struct pw_ynode *n);
-/* Core-schema readings of a scalar; false when it is not one. Quoted and
- * block scalars are always strings. */
+/*
+ * Readings of a scalar as kubectl's YAML reader (go-yaml v2, YAML 1.1)
+ * makes them; false when it is not one (or, for an integer, when it does
+ * not fit in 64 bits). Plain scalars: y/Y/yes/on/true/... and n/no/off/...
+ * are booleans, 0x1F, 0o17, 017, 0b101, +80, 1_000 integers, 08, 1.5, 1e3,
+ * .inf floats. Quoted and block scalars are always strings; an explicit
+ * tag (!!int "80", !!str 80) decides over the style.
+ */
 bool pw_node_as_int(const struct pw_ynode *n, int64_t *out);
 bool pw_node_as_bool(const struct pw_ynode *n, bool *out);
 /* Whether a scalar is a string in the strict sense kubectl applies: not
  * a plain scalar that reads as null, bool, int or float. */
 bool pw_node_is_string(const struct pw_ynode *n);
-/* "mapping", "sequence", "string", "integer", "boolean", "null", ... */
+/* "mapping", "sequence", "string", "integer", "boolean", "null",
+ * "float"; "nothing" for NULL. */
 const char *pw_node_kind_name(const struct pw_ynode *n);
 
 #endif

@@ -72,12 +72,12 @@ static void buf_free(struct buf *b)
 
 /* What a probe's manifests are made of. */
 struct state {
-	const struct pw_node *pods; /* cluster.pods: name -> synthetic_ip */
-	const struct pw_node *served; /* case.served.containers */
-	const struct pw_node *step; /* cases[i].steps[k] */
+	const struct pw_ynode *pods; /* cluster.pods: name -> synthetic_ip */
+	const struct pw_ynode *served; /* case.served.containers */
+	const struct pw_ynode *step; /* cases[i].steps[k] */
 };
 
-static const char *scalar(const struct pw_node *n)
+static const char *scalar(const struct pw_ynode *n)
 {
 	return n && n->type == PW_NODE_SCALAR ? n->scalar.text : NULL;
 }
@@ -85,7 +85,7 @@ static const char *scalar(const struct pw_node *n)
 /* The synthetic IP of pod "ns/name", or NULL. */
 static const char *pod_ip(const struct state *st, const char *name, size_t len)
 {
-	const struct pw_node *m = st->pods;
+	const struct pw_ynode *m = st->pods;
 
 	for (size_t i = 0; m && m->type == PW_NODE_MAP && i < m->map.n; i++) {
 		const struct pw_pair *p = &m->map.pairs[i];
@@ -143,7 +143,7 @@ static void json_string_subst(struct buf *b, const struct state *st,
 
 /* Writes a node of the (JSON) file back as JSON. Plain scalars are JSON
  * numbers, booleans and null, written as they were. */
-static void emit(struct buf *b, const struct state *st, const struct pw_node *n)
+static void emit(struct buf *b, const struct state *st, const struct pw_ynode *n)
 {
 	const char *sep = "";
 
@@ -179,7 +179,7 @@ static void emit(struct buf *b, const struct state *st, const struct pw_node *n)
 
 static void emit_namespaces(struct buf *b, const struct state *st)
 {
-	const struct pw_node *nl = pw_node_get(st->step, "namespace_labels");
+	const struct pw_ynode *nl = pw_node_get(st->step, "namespace_labels");
 
 	for (size_t i = 0; nl && nl->type == PW_NODE_MAP && i < nl->map.n;
 	     i++) {
@@ -196,13 +196,13 @@ static void emit_namespaces(struct buf *b, const struct state *st)
 /* The containers of case.served, the same in every pod. */
 static void emit_containers(struct buf *b, const struct state *st)
 {
-	const struct pw_node *cs = st->served;
+	const struct pw_ynode *cs = st->served;
 	const char *sep = "";
 
 	buf_puts(b, "[");
 	for (size_t i = 0; cs && cs->type == PW_NODE_SEQ && i < cs->seq.n;
 	     i++, sep = ",") {
-		const struct pw_node *c = cs->seq.items[i];
+		const struct pw_ynode *c = cs->seq.items[i];
 
 		buf_printf(b, "%s{\"name\":", sep);
 		emit(b, st, pw_node_get(c, "container"));
@@ -244,8 +244,8 @@ static int emit_pod(struct buf *b, const struct state *st,
 /* The manifests of one step: namespaces, pods, policies. */
 static int emit_state(struct buf *b, const struct state *st)
 {
-	const struct pw_node *pl = pw_node_get(st->step, "pod_labels");
-	const struct pw_node *pols = pw_node_get(st->step, "policies");
+	const struct pw_ynode *pl = pw_node_get(st->step, "pod_labels");
+	const struct pw_ynode *pols = pw_node_get(st->step, "policies");
 
 	if (!pl || pl->type != PW_NODE_MAP || !st->served)
 		return -EINVAL;
@@ -266,7 +266,7 @@ static int emit_state(struct buf *b, const struct state *st)
 
 struct probe_run {
 	const char *case_id;
-	const struct pw_node *probe;
+	const struct pw_ynode *probe;
 	struct buf *report; /* mismatches and errors, for the case */
 	bool verbose;
 };
@@ -296,7 +296,7 @@ static long pod_index(const struct pw_engine *e, const char *name)
  * -1 for the diagonal, which upstream never checks. */
 static int compare_cell(struct probe_run *pr, const struct pw_engine *e,
 			const struct pw_matrix *m, const char *where,
-			const struct pw_node *from, const struct pw_pair *cell)
+			const struct pw_ynode *from, const struct pw_pair *cell)
 {
 	const char *fn = from->scalar.text, *tn = cell->key->scalar.text;
 	long fi = pod_index(e, fn), ti = pod_index(e, tn);
@@ -326,7 +326,7 @@ static int compare_cell(struct probe_run *pr, const struct pw_engine *e,
 static int compare(struct probe_run *pr, const struct pw_engine *e,
 		   const struct pw_matrix *m, const char *where)
 {
-	const struct pw_node *exp = pw_node_get(pr->probe, "expected");
+	const struct pw_ynode *exp = pw_node_get(pr->probe, "expected");
 	size_t n = pw_engine_pod_count(e), checked = 0;
 	int bad = 0, r;
 
@@ -394,11 +394,11 @@ out:
 }
 
 /* Parses {step, port, protocol} and finds the step. */
-static int probe_params(const struct pw_node *cs, const struct pw_node *probe,
-			const struct pw_node **step, struct pw_port *port,
+static int probe_params(const struct pw_ynode *cs, const struct pw_ynode *probe,
+			const struct pw_ynode **step, struct pw_port *port,
 			char *where, size_t wlen)
 {
-	const struct pw_node *steps = pw_node_get(cs, "steps");
+	const struct pw_ynode *steps = pw_node_get(cs, "steps");
 	const char *proto = scalar(pw_node_get(probe, "protocol"));
 	int64_t k, num;
 	enum pw_proto pr;
@@ -418,7 +418,7 @@ static int probe_params(const struct pw_node *cs, const struct pw_node *probe,
 }
 
 static int run_probe(struct probe_run *pr, const struct state *base,
-		     const struct pw_node *cs)
+		     const struct pw_ynode *cs)
 {
 	struct state st = *base;
 	struct buf text = { 0 };
@@ -456,13 +456,13 @@ struct tally {
 	unsigned passed, failed, cases;
 };
 
-static void run_case(const struct pw_node *cs, const struct pw_node *pods,
+static void run_case(const struct pw_ynode *cs, const struct pw_ynode *pods,
 		     struct tally *t, bool verbose)
 {
-	const struct pw_node *probes = pw_node_get(cs, "probes");
+	const struct pw_ynode *probes = pw_node_get(cs, "probes");
 	const char *id = scalar(pw_node_get(cs, "id"));
 	const char *title = scalar(pw_node_get(cs, "name"));
-	const struct pw_node *served = pw_node_get(cs, "served");
+	const struct pw_ynode *served = pw_node_get(cs, "served");
 	struct state st = {
 		.pods = pods,
 		.served = pw_node_get(served, "containers"),
@@ -514,10 +514,10 @@ static char *read_file(const char *path, size_t *len)
 	return b.s;
 }
 
-static int run_suite(const struct pw_node *root, bool verbose)
+static int run_suite(const struct pw_ynode *root, bool verbose)
 {
-	const struct pw_node *cases = pw_node_get(root, "cases");
-	const struct pw_node *pods =
+	const struct pw_ynode *cases = pw_node_get(root, "cases");
+	const struct pw_ynode *pods =
 		pw_node_get(pw_node_get(root, "cluster"), "pods");
 	struct tally t = { 0 };
 

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # The podwall test suite: unit tests, the e2e conformance cases, the golden
-# CLI tests and a short run of every fuzz target, in that order.
+# CLI tests, the tests in network namespaces with real traffic (root) and a
+# short run of every fuzz target, in that order.
 #
-#   sh tests/run.sh [unit|conformance|golden|fuzz]...
+#   sh tests/run.sh [unit|conformance|golden|netns|fuzz]...
 #
 # Environment: BUILD (default build-san) holds the tests and podwall,
 # FUZZBUILD (default build-fuzz) the libFuzzer targets, SHARED (default
@@ -190,6 +191,20 @@ fuzz_one() {
 	echo "ok $1: $(grep -E '^Done [0-9]+ runs' "$TMP/fuzz.log" | tail -n 1)"
 }
 
+# Every tests/netns/*.sh: real kernels, real packets. They need root (CI
+# runs as root); elsewhere they are reported as skipped, not passed.
+part_netns() {
+	for script in tests/netns/*.sh; do
+		[ -e "$script" ] || continue
+		name=$(basename "$script" .sh)
+		if [ "$(id -u)" != 0 ]; then
+			echo "$name: 0 passed, 0 failed (skipped: needs root)"
+			continue
+		fi
+		BUILD="$BUILD" SHARED="$SHARED" run "$name" sh "$script"
+	done
+}
+
 part_fuzz() {
 	fp=0
 	ff=0
@@ -206,12 +221,12 @@ part_fuzz() {
 	failed=$((failed + ff))
 }
 
-parts=${*:-unit conformance golden fuzz}
+parts=${*:-unit conformance golden netns fuzz}
 for part in $parts; do
 	case $part in
-	unit | conformance | golden | fuzz) ;;
+	unit | conformance | golden | netns | fuzz) ;;
 	*)
-		echo "usage: sh tests/run.sh [unit|conformance|golden|fuzz]..." >&2
+		echo "usage: sh tests/run.sh [unit|conformance|golden|netns|fuzz]..." >&2
 		exit 2
 		;;
 	esac

@@ -918,6 +918,8 @@ static void test_random_input(void)
 static void test_empty(void)
 {
 	CHECK(load("") == 0 && pw_diags_count(d) == 0, "empty input");
+	CHECK(pw_cluster_load_buffer(c, "null", NULL, 0, d) == 0,
+	      "a NULL buffer of length 0");
 	CHECK(load("---\n...\n# nothing\n") == 0 && pw_diags_count(d) == 0,
 	      "empty documents");
 	CHECK(pw_cluster_finalize(c, d) == 0 && c->nnss == 0,
@@ -1040,6 +1042,11 @@ static void test_paths(void)
 	write_file(dir, ".hidden/x.yaml", "not: [a manifest\n");
 	snprintf(path, sizeof(path), "%s/sub/loop", dir);
 	CHECK(symlink("..", path) == 0, "symlink");
+	/* neither a dangling link that is no manifest nor a FIFO is read */
+	snprintf(path, sizeof(path), "%s/dangling", dir);
+	CHECK(symlink("nowhere", path) == 0, "dangling symlink");
+	snprintf(path, sizeof(path), "%s/fifo.yaml", dir);
+	CHECK(mkfifo(path, 0600) == 0, "fifo");
 
 	reset();
 	ret = pw_cluster_load_path(c, dir, d);

@@ -192,8 +192,10 @@ static void pod_label(char *key, char *value)
 
 static void pod_ports(char *n0, int64_t p0, char *n1, int64_t p1)
 {
-	cports[0] = (struct pw_cport){ n0, p0, PW_PROTO_TCP, P(60, 11) };
-	cports[1] = (struct pw_cport){ n1, p1, PW_PROTO_TCP, P(62, 11) };
+	cports[0] = (struct pw_cport){ n0, p0, PW_PROTO_TCP, P(60, 11),
+				       "spec.containers[0].ports[0]" };
+	cports[1] = (struct pw_cport){ n1, p1, PW_PROTO_TCP, P(62, 11),
+				       "spec.containers[1].ports[0]" };
 	pods[0].ports = cports;
 	pods[0].nports = 2;
 }
@@ -836,13 +838,13 @@ static const struct row {
 	{ "Deployment name of 53", r_deploy_name_long, 0, 0, E, NULL, NULL, 0,
 	  0 },
 	{ "containerPort 0", r_cport, 1, 1, E,
-	  "spec.containers[*].ports[*].containerPort",
+	  "spec.containers[1].ports[0].containerPort",
 	  "Invalid value: 0: must be between 1 and 65535", 62, 11 },
 	{ "container port name", r_cport_name, 2, 2, E,
-	  "spec.containers[*].ports[*].name",
+	  "spec.containers[0].ports[0].name",
 	  "\"HTTP\": must contain only alpha-numeric", 60, 11 },
 	{ "duplicate port name", r_cport_dup, 1, 1, E,
-	  "spec.containers[*].ports[*].name", "Duplicate value: \"http\"", 62,
+	  "spec.containers[1].ports[0].name", "Duplicate value: \"http\"", 62,
 	  11 },
 	{ "two IPv4 pod IPs", r_pod_ips, 1, 1, E, "status.podIPs[1]",
 	  "\"10.0.0.2\": may specify no more than one IP for each IP family",
@@ -1076,7 +1078,7 @@ static const struct row yaml_rows[] = {
 	{ "yaml: pod name", NULL, 0, 0, E, "metadata.name", "\"Web\"", 31, 9 },
 	{ "yaml: pod label", NULL, 0, 0, E, "metadata.labels", "\"-x\"", 33,
 	  12 },
-	{ "yaml: port name", NULL, 0, 0, E, "spec.containers[*].ports[*].name",
+	{ "yaml: port name", NULL, 0, 0, E, "spec.containers[0].ports[1].name",
 	  "Duplicate value: \"http\"", 39, 7 },
 	{ "yaml: matchLabels", NULL, 0, 0, E, "spec.podSelector.matchLabels",
 	  "\"-app\"", 9, 7 },

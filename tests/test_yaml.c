@@ -296,6 +296,23 @@ static void test_all_duplicates_reported(void)
 	      pw_diags_error_count(diags));
 }
 
+/* A flood of duplicates is cut short instead of recorded one by one. */
+static void test_error_flood(void)
+{
+	const size_t n = 50000;
+	char *text = malloc(5 * n + 1);
+	struct pw_yaml *y = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		memcpy(text + 5 * i, "a: 1\n", 5);
+	text[5 * n] = '\0';
+	CHECK(parse_str(text, &y) == -EBADMSG, "duplicate flood");
+	CHECK(pw_diags_error_count(diags) > 10 &&
+		      pw_diags_error_count(diags) <= 100,
+	      "errors capped: %zu", pw_diags_error_count(diags));
+	free(text);
+}
+
 static void test_nul_bytes(void)
 {
 	static const char text[] = "a: b\0c\n";
@@ -450,6 +467,7 @@ int main(void)
 	test_errors();
 	test_all_duplicates_reported();
 	test_nul_bytes();
+	test_error_flood();
 	test_deep_nesting();
 	test_deep_aliases();
 	test_big_scalar();

@@ -55,6 +55,7 @@ struct lab_addr {
 /* One pod that the lab builds: its own netns with eth0 into its node. */
 struct lab_pod {
 	char *name; /* "ns/name" */
+	unsigned k; /* names its netns and links; kept by lab apply */
 	size_t eidx; /* index among pw_engine_pod_name() */
 	size_t node; /* into plan->nodes */
 	struct lab_addr ips[2]; /* first one is the one probed */
@@ -68,7 +69,8 @@ struct lab_pod {
 
 /* One node: a netns with a veth "fab0" into the fabric bridge. */
 struct lab_node {
-	char *name; /* spec.nodeName; NULL for the default node */
+	char *name; /* spec.nodeName; "<id>-default" for pods without */
+	unsigned k; /* names its netns and links; kept by lab apply */
 	struct lab_addr addr4; /* on fab0; from status.addresses or ours */
 	struct lab_addr addr6; /* a global one when the Node gives it */
 	bool has6;
@@ -119,11 +121,23 @@ struct lab_result {
  * nodes, pods, their addresses (status.podIPs, else allocated from the
  * node's podCIDR or a private range). Addresses the lab allocates are
  * written into c's pods, so that the engine built afterwards, and the
- * rulesets, judge the same addresses the traffic uses. Prints why on
- * failure; 0 or -errno.
+ * rulesets, judge the same addresses the traffic uses. With prev (the
+ * plan the lab was built with, or NULL), nodes and pods that remain keep
+ * their names (k) and allocated addresses. Prints why on failure; 0 or
+ * -errno.
  */
-int lab_plan_build(struct lab_plan *plan, const char *id,
-		   struct pw_cluster *c);
+int lab_plan_build(struct lab_plan *plan, const char *id, struct pw_cluster *c,
+		   const struct lab_plan *prev);
+/* Fills the names derived from the ids and each k: netns, links, the
+ * fabric and link-local addresses. */
+void lab_plan_names(struct lab_plan *plan);
+/* Node index of the node named name in plan; plan->nnodes when absent. */
+size_t lab_plan_node(const struct lab_plan *plan, const char *name);
+/* Pod index of the pod named name in plan; plan->npods when absent. */
+size_t lab_plan_pod(const struct lab_plan *plan, const char *name);
+/* A digest of everything the network is built from (nodes, pods,
+ * namespaces, addresses, ports): equal digests, same network. */
+uint64_t lab_plan_digest(const struct lab_plan *plan);
 /* Sets each pod's eidx from the engine's pod list. 0 or -ENOENT. */
 int lab_plan_bind(struct lab_plan *plan, const struct pw_engine *e);
 void lab_plan_free(struct lab_plan *plan);
@@ -150,42 +164,79 @@ void lab_proc_name(const char *id, const char *what);
 /* ---- lab_net.c ----------------------------------------------------- */
 
 /* Builds namespaces, links, addresses and routes of plan. 0 or -errno;
- * whatever was built stays for lab_net_down(). */
+ * whatever was built stays for lab_state_down(). */
 int lab_net_up(const struct lab_plan *plan);
+/* Pieces, for lab apply: a node of plan (its netns and the routes between
+ * it and every other node), a pod of plan (its netns and the routes to it
+ * from every node), and their removal (old: the plan they were built
+ * with; now: the new one, whose nodes lose the routes to them). */
+int lab_net_node_add(const struct lab_plan *plan, size_t j);
+/* On node j, the routes to pod i via pod i's node. */
+int lab_net_pod_route(const struct lab_plan *plan, size_t i, size_t j);
+int lab_net_pod_add(const struct lab_plan *plan, size_t i);
+int lab_net_pod_del(const struct lab_plan *old, size_t i,
+		    const struct lab_plan *now);
+int lab_net_node_del(const struct lab_plan *old, size_t j,
+		     const struct lab_plan *now);
 
 /* ---- lab_state.c --------------------------------------------------- */
 
+/* What a lab records about itself, to be found by later commands. */
+struct lab_record {
+	char **paths; /* the manifests, absolute ("-" stays "-") */
+	size_t npaths;
+	struct pw_port *ports; /* what the servers answer */
+	size_t nports;
+	uint64_t network; /* lab_plan_digest() of what was built */
+};
+
 /* Creates /run/podwall/lab/<id>/ (EEXIST when the lab exists). */
 int lab_state_create(const char *id);
-/* Records the manifest paths (made absolute) and served ports. */
-int lab_state_save(const char *id, const char *const *paths, size_t npaths,
-		   const struct pw_port *ports, size_t nports);
-/* Reads them back; *paths and *ports are malloc'ed arrays (free each path
- * and the arrays). 0, -ENOENT (no such lab), -errno. */
-int lab_state_load(const char *id, char ***paths, size_t *npaths,
-		   struct pw_port **ports, size_t *nports);
+/* Writes rec (paths made absolute). 0 or -errno. */
+int lab_state_save(const char *id, const struct lab_record *rec);
+/* Reads it back into rec (free with lab_record_free()). 0, -ENOENT (no
+ * such lab), -errno. */
+int lab_state_load(const char *id, struct lab_record *rec);
+void lab_record_free(struct lab_record *rec);
+/* Records what was built (nodes, pods, their ids and addresses), for
+ * lab apply to change only what changes. 0 or -errno. */
+int lab_state_save_plan(const char *id, const struct lab_plan *plan);
+/* Reads it back into plan (lab_plan_free()); names are derived again.
+ * 0, -ENOENT, -EBADMSG for a record that does not parse, -errno. */
+int lab_state_load_plan(const char *id, struct lab_plan *plan);
 /* The id of the only lab there is: 0, -ENOENT (none), -EEXIST (several). */
 int lab_state_only(char *id, size_t len);
+/* Kills the lab's process named exactly "<id>-<what>" and waits for it
+ * to end. 0 or -EBUSY. */
+int lab_state_kill(const char *id, const char *what);
 /* Kills the lab's processes, deletes its namespaces and its state
  * directory; anything left is reported. 0 or -errno of the first failure. */
 int lab_state_down(const char *id);
 /* lab_state_down() on every lab under the state root; counts them. */
 int lab_state_down_all(size_t *count);
-/* Whether the lab's netns or processes still exist (for checks). */
+/* Whether anything of the lab exists: state, netns or processes. */
 bool lab_state_traces(const char *id);
 
 /* ---- lab_serve.c --------------------------------------------------- */
 
+/* Detached servers that outlive this process (lab up); without it they
+ * die with it (lab run, extra ports of lab probe). */
+#define LAB_SERVE_DAEMON 1u
+/* Only the given ports, not the pods' container ports. */
+#define LAB_SERVE_ONLY 2u
+
 /*
- * Starts one server per pod (in its netns) serving each port number of
- * its container ports and of ports on TCP (accept, close) and UDP (echo).
- * daemon: detached, outliving this process (lab up); otherwise killed
- * when this process dies. Returns when every server is listening.
- * pids[npods] receives the pids. 0 or -errno.
+ * Starts one server per pod (in its netns; only pods i with which[i] when
+ * which is not NULL), named "<id>-s<k>", serving each port number of its
+ * container ports and of ports on TCP (accept, close) and UDP (echo).
+ * Returns when every server is listening; pids[npods] receives the pids.
+ * 0 or -errno.
  */
 int lab_serve_start(const struct lab_plan *plan, const struct pw_port *ports,
-		    size_t nports, bool daemon, pid_t *pids);
-/* SIGTERM, then SIGKILL after a grace period; reaps children. */
+		    size_t nports, unsigned flags, const bool *which,
+		    pid_t *pids);
+/* Kills the servers and reaps them (they hold no state worth a grace
+ * period). */
 void lab_serve_stop(pid_t *pids, size_t n);
 
 /* ---- lab_probe.c --------------------------------------------------- */
@@ -202,8 +253,8 @@ int lab_probe_run(const struct lab_plan *plan, struct lab_result *r);
 
 /* ---- lab_out.c ----------------------------------------------------- */
 
-static inline size_t lab_cell(const struct lab_result *r, size_t p,
-			      size_t from, size_t to)
+static inline size_t lab_cell(const struct lab_result *r, size_t p, size_t from,
+			      size_t to)
 {
 	return (p * r->npods + from) * r->npods + to;
 }

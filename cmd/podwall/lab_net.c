@@ -122,14 +122,14 @@ static int pod_inside(const struct lab_pod *p, const struct mac *gw)
 		lab_addr_str(&p->ips[i], a, sizeof(a));
 		six |= p->ips[i].family == 6;
 		strcat(a, p->ips[i].family == 6 ? "/128" : "/32");
-		ret = lab_ip("-n", ns, "addr", "add", a, "dev", "eth0",
-			     "nodad", NULL);
+		ret = lab_ip("-n", ns, "addr", "add", a, "dev", "eth0", "nodad",
+			     NULL);
 	}
 	if (!ret)
 		ret = lab_ip("-n", ns, "link", "set", "eth0", "up", NULL);
 	if (!ret)
-		ret = lab_ip("-n", ns, "neigh", "add", LAB_GW4, "lladdr",
-			     gw->s, "dev", "eth0", "nud", "permanent", NULL);
+		ret = lab_ip("-n", ns, "neigh", "add", LAB_GW4, "lladdr", gw->s,
+			     "dev", "eth0", "nud", "permanent", NULL);
 	if (!ret)
 		ret = lab_ip("-n", ns, "route", "add", LAB_GW4, "dev", "eth0",
 			     "scope", "link", NULL);
@@ -150,7 +150,7 @@ static int pod_node_side(const struct lab_pod *p, const char *ns,
 			 const struct mac *pm)
 {
 	const char *dev = p->ifname;
-	char a[64], r[64];
+	char a[64], r[80];
 	int ret;
 
 	ret = lab_ip("-n", ns, "addr", "add", LAB_GW6 "/64", "dev", dev,
@@ -170,11 +170,10 @@ static int pod_node_side(const struct lab_pod *p, const char *ns,
 	return ret;
 }
 
-static int pod_up(const struct lab_plan *plan, const struct lab_pod *p,
-		  size_t k)
+static int pod_up(const struct lab_plan *plan, const struct lab_pod *p)
 {
 	const char *node = plan->nodes[p->node].netns;
-	struct mac gw = pod_mac(k, 1), pm = pod_mac(k, 2);
+	struct mac gw = pod_mac(p->k, 1), pm = pod_mac(p->k, 2);
 	int ret;
 
 	ret = create_netns(p->netns);
@@ -189,32 +188,38 @@ static int pod_up(const struct lab_plan *plan, const struct lab_pod *p,
 	return ret;
 }
 
-/* On node `from`, routes to node `to` and to every pod on it. */
-static int routes_to(const struct lab_plan *plan, size_t from, size_t to)
+/* On node `from`, the on-link route to node `to`'s address. */
+static int node_link(const struct lab_plan *plan, size_t from, size_t to)
 {
-	const struct lab_node *src = &plan->nodes[from];
-	const struct lab_node *dst = &plan->nodes[to];
-	char gw4[64], gw6[64], a[64], r[72];
-	int ret;
+	char gw4[64];
+
+	lab_addr_str(&plan->nodes[to].addr4, gw4, sizeof(gw4));
+	return lab_ip("-n", plan->nodes[from].netns, "route", "add", gw4, "dev",
+		      "fab0", "scope", "link", NULL);
+}
+
+static void pod_prefix(const struct lab_addr *a, char *buf, size_t len)
+{
+	char s[64];
+
+	lab_addr_str(a, s, sizeof(s));
+	snprintf(buf, len, "%s/%s", s, a->family == 6 ? "128" : "32");
+}
+
+int lab_net_pod_route(const struct lab_plan *plan, size_t i, size_t j)
+{
+	const struct lab_pod *p = &plan->pods[i];
+	const struct lab_node *dst = &plan->nodes[p->node];
+	char gw4[64], gw6[64], r[80];
+	int ret = 0;
 
 	lab_addr_str(&dst->addr4, gw4, sizeof(gw4));
 	lab_addr_str(&dst->ll6, gw6, sizeof(gw6));
-	ret = lab_ip("-n", src->netns, "route", "add", gw4, "dev", "fab0",
-		     "scope", "link", NULL);
-	for (size_t i = 0; i < plan->npods && !ret; i++) {
-		const struct lab_pod *p = &plan->pods[i];
-
-		if (p->node != to)
-			continue;
-		for (size_t j = 0; j < p->nips && !ret; j++) {
-			bool six = p->ips[j].family == 6;
-
-			lab_addr_str(&p->ips[j], a, sizeof(a));
-			snprintf(r, sizeof(r), "%s/%s", a, six ? "128" : "32");
-			ret = lab_ip("-n", src->netns, "route", "add", r,
-				     "via", six ? gw6 : gw4, "dev", "fab0",
-				     NULL);
-		}
+	for (size_t a = 0; a < p->nips && !ret; a++) {
+		pod_prefix(&p->ips[a], r, sizeof(r));
+		ret = lab_ip("-n", plan->nodes[j].netns, "route", "add", r,
+			     "via", p->ips[a].family == 6 ? gw6 : gw4, "dev",
+			     "fab0", NULL);
 	}
 	return ret;
 }
@@ -225,11 +230,73 @@ int lab_net_up(const struct lab_plan *plan)
 
 	for (size_t j = 0; j < plan->nnodes && !ret; j++)
 		ret = node_up(plan, &plan->nodes[j]);
-	for (size_t i = 0; i < plan->npods && !ret; i++)
-		ret = pod_up(plan, &plan->pods[i], i);
 	for (size_t j = 0; j < plan->nnodes && !ret; j++)
 		for (size_t k = 0; k < plan->nnodes && !ret; k++)
 			if (j != k)
-				ret = routes_to(plan, j, k);
+				ret = node_link(plan, j, k);
+	for (size_t i = 0; i < plan->npods && !ret; i++)
+		ret = lab_net_pod_add(plan, i);
+	return ret;
+}
+
+int lab_net_pod_add(const struct lab_plan *plan, size_t i)
+{
+	int ret = pod_up(plan, &plan->pods[i]);
+
+	for (size_t j = 0; j < plan->nnodes && !ret; j++)
+		if (j != plan->pods[i].node)
+			ret = lab_net_pod_route(plan, i, j);
+	return ret;
+}
+
+int lab_net_node_add(const struct lab_plan *plan, size_t j)
+{
+	int ret = node_up(plan, &plan->nodes[j]);
+
+	for (size_t k = 0; k < plan->nnodes && !ret; k++)
+		if (k != j) {
+			ret = node_link(plan, j, k);
+			if (!ret)
+				ret = node_link(plan, k, j);
+		}
+	return ret;
+}
+
+int lab_net_pod_del(const struct lab_plan *old, size_t i,
+		    const struct lab_plan *now)
+{
+	const struct lab_pod *p = &old->pods[i];
+	const struct lab_node *n;
+	char r[80];
+	int ret = lab_ip("netns", "del", p->netns, NULL);
+
+	/* Its own node lost the routes with the veth; the others route to
+	 * it through that node. */
+	for (size_t j = 0; j < old->nnodes && !ret; j++) {
+		n = &old->nodes[j];
+		if (j == p->node || lab_plan_node(now, n->name) == now->nnodes)
+			continue;
+		for (size_t a = 0; a < p->nips && !ret; a++) {
+			pod_prefix(&p->ips[a], r, sizeof(r));
+			ret = lab_ip("-n", n->netns, "route", "del", r, NULL);
+		}
+	}
+	return ret;
+}
+
+int lab_net_node_del(const struct lab_plan *old, size_t j,
+		     const struct lab_plan *now)
+{
+	const struct lab_node *n;
+	char a4[64];
+	int ret = lab_ip("netns", "del", old->nodes[j].netns, NULL);
+
+	lab_addr_str(&old->nodes[j].addr4, a4, sizeof(a4));
+	for (size_t k = 0; k < old->nnodes && !ret; k++) {
+		n = &old->nodes[k];
+		if (k != j && lab_plan_node(now, n->name) < now->nnodes)
+			ret = lab_ip("-n", n->netns, "route", "del", a4, "dev",
+				     "fab0", NULL);
+	}
 	return ret;
 }

@@ -81,8 +81,8 @@ void lab_addr_str(const struct lab_addr *a, char *buf, size_t len)
  * The first free address from base + first to base + last: allocation
  * walks a range and skips what the manifests or earlier allocations use.
  */
-static int alloc4(struct used *u, uint32_t base, uint32_t first,
-		  uint32_t last, struct lab_addr *out)
+static int alloc4(struct used *u, uint32_t base, uint32_t first, uint32_t last,
+		  struct lab_addr *out)
 {
 	for (uint32_t h = first; h <= last; h++) {
 		*out = v4(base + h);
@@ -114,10 +114,9 @@ static const char *not_built(const struct pw_pod *p, bool *quiet)
 	if (*quiet)
 		return "finished";
 	if (p->kind)
-		return "a workload template has no address: not built";
+		return "a workload template has no address";
 	if (p->host_network)
-		return "hostNetwork: node traffic, not in the matrix: "
-		       "not built";
+		return "hostNetwork: node traffic, not in the matrix";
 	return NULL;
 }
 
@@ -127,7 +126,9 @@ static int add_note(struct lab_plan *plan, const struct pw_pod *p,
 	struct lab_note *v;
 	char *name;
 
-	if (asprintf(&name, "%s/%s", p->ns, p->name) < 0)
+	/* Named as the engine names pods and templates: "ns/name[Kind]". */
+	if (asprintf(&name, "%s/%s%s%s%s", p->ns, p->name, p->kind ? "[" : "",
+		     p->kind ? p->kind : "", p->kind ? "]" : "") < 0)
 		return -ENOMEM;
 	v = realloc(plan->notes, (plan->nnotes + 1) * sizeof(*v));
 	if (!v) {
@@ -139,9 +140,86 @@ static int add_note(struct lab_plan *plan, const struct pw_pod *p,
 	return 0;
 }
 
+size_t lab_plan_node(const struct lab_plan *plan, const char *name)
+{
+	size_t i = 0;
+
+	while (i < plan->nnodes && strcmp(plan->nodes[i].name, name))
+		i++;
+	return i;
+}
+
+size_t lab_plan_pod(const struct lab_plan *plan, const char *name)
+{
+	size_t i = 0;
+
+	while (i < plan->npods && strcmp(plan->pods[i].name, name))
+		i++;
+	return i;
+}
+
+/* Node ids: a node of prev keeps its own, the others take the next ones
+ * after prev's highest (without prev: their positions). */
+static void keep_node_ids(struct lab_plan *plan, const struct lab_plan *prev)
+{
+	unsigned next = 0;
+	size_t j;
+
+	for (j = 0; prev && j < prev->nnodes; j++)
+		if (prev->nodes[j].k >= next)
+			next = prev->nodes[j].k + 1;
+	for (size_t i = 0; i < plan->nnodes; i++) {
+		j = prev ? lab_plan_node(prev, plan->nodes[i].name) : 0;
+		plan->nodes[i].k = prev && j < prev->nnodes ? prev->nodes[j].k :
+							      next++;
+	}
+}
+
+/* The same for pods, after plan_pods. */
+static void keep_pod_ids(struct lab_plan *plan, const struct lab_plan *prev)
+{
+	unsigned next = 0;
+	size_t j;
+
+	for (j = 0; prev && j < prev->npods; j++)
+		if (prev->pods[j].k >= next)
+			next = prev->pods[j].k + 1;
+	for (size_t i = 0; i < plan->npods; i++) {
+		j = prev ? lab_plan_pod(prev, plan->pods[i].name) : 0;
+		plan->pods[i].k = prev && j < prev->npods ? prev->pods[j].k :
+							    next++;
+	}
+}
+
+static void name_node(const struct lab_plan *plan, struct lab_node *n)
+{
+	n->ll6 = (struct lab_addr){ .family = 6 };
+	n->ll6.b[0] = 0xfe;
+	n->ll6.b[1] = 0x80;
+	n->ll6.b[13] = 0x0a;
+	n->ll6.b[14] = (n->k + 1) >> 8;
+	n->ll6.b[15] = (n->k + 1) & 0xff;
+	snprintf(n->netns, sizeof(n->netns), "%s-n%u", plan->id, n->k);
+	snprintf(n->fabif, sizeof(n->fabif), "n%u", n->k);
+}
+
+void lab_plan_names(struct lab_plan *plan)
+{
+	snprintf(plan->fabric, sizeof(plan->fabric), "%s-f", plan->id);
+	for (size_t j = 0; j < plan->nnodes; j++)
+		name_node(plan, &plan->nodes[j]);
+	for (size_t i = 0; i < plan->npods; i++) {
+		struct lab_pod *p = &plan->pods[i];
+
+		snprintf(p->netns, sizeof(p->netns), "%s-p%u", plan->id, p->k);
+		snprintf(p->ifname, sizeof(p->ifname), "p%u", p->k);
+	}
+}
+
 /* The nodes: every distinct spec.nodeName of a built pod, sorted, then
  * the default node when some pod has none. */
-static int plan_nodes(struct lab_plan *plan, const struct pw_cluster *c)
+static int plan_nodes(struct lab_plan *plan, const struct pw_cluster *c,
+		      const struct lab_plan *prev)
 {
 	char **names = calloc(c->npods + 1, sizeof(*names));
 	size_t n = 0, k = 0;
@@ -166,28 +244,28 @@ static int plan_nodes(struct lab_plan *plan, const struct pw_cluster *c)
 	for (size_t i = 0; i < n; i++)
 		if (!k || strcmp(plan->nodes[k - 1].name, names[i]))
 			plan->nodes[k++].name = strdup(names[i]);
-	if (dflt)
-		k++; /* name NULL */
+	/* Pods without spec.nodeName share a node of the lab's own. */
+	if (dflt &&
+	    asprintf(&plan->nodes[k++].name, "%s-default", plan->id) < 0)
+		plan->nodes[k - 1].name = NULL;
 	plan->nnodes = k;
 	free(names);
 	for (size_t i = 0; i < k; i++)
-		if (i + 1 < k || !dflt)
-			if (!plan->nodes[i].name)
-				return -ENOMEM;
+		if (!plan->nodes[i].name)
+			return -ENOMEM;
+	keep_node_ids(plan, prev);
 	return 0;
 }
 
 static size_t node_index(const struct lab_plan *plan, const char *name)
 {
 	for (size_t i = 0; i < plan->nnodes; i++)
-		if (name && plan->nodes[i].name &&
-		    !strcmp(plan->nodes[i].name, name))
+		if (name && !strcmp(plan->nodes[i].name, name))
 			return i;
 	return plan->nnodes - 1; /* the default node */
 }
 
-static int pod_fill(struct lab_pod *lp, const struct pw_pod *p,
-		    struct used *u)
+static int pod_fill(struct lab_pod *lp, const struct pw_pod *p, struct used *u)
 {
 	size_t np = 0;
 	int ret;
@@ -214,10 +292,9 @@ static int pod_fill(struct lab_pod *lp, const struct pw_pod *p,
 		return -ENOMEM;
 	for (size_t i = 0; i < p->nports; i++)
 		if (p->ports[i].port > 0 && p->ports[i].port <= 65535)
-			lp->ports[np++] = (struct pw_port){
-				(uint16_t)p->ports[i].port,
-				(uint8_t)p->ports[i].proto
-			};
+			lp->ports[np++] =
+				(struct pw_port){ (uint16_t)p->ports[i].port,
+						  (uint8_t)p->ports[i].proto };
 	lp->nports = np;
 	return 0;
 }
@@ -243,12 +320,8 @@ static int plan_pods(struct lab_plan *plan, const struct pw_cluster *c,
 				return ret;
 			continue;
 		}
-		lp = &plan->pods[plan->npods];
+		lp = &plan->pods[plan->npods++];
 		lp->node = node_index(plan, p->node);
-		snprintf(lp->netns, sizeof(lp->netns), "%s-p%zu", plan->id,
-			 plan->npods);
-		snprintf(lp->ifname, sizeof(lp->ifname), "p%zu", plan->npods);
-		plan->npods++;
 		ret = pod_fill(lp, p, u);
 		if (ret)
 			return ret;
@@ -256,55 +329,115 @@ static int plan_pods(struct lab_plan *plan, const struct pw_cluster *c,
 	return 0;
 }
 
-/* Node addresses: the Node's first IPv4 and IPv6 address when it gives
- * them, else one of 172.31.0.0/16 for IPv4. */
-static int node_addrs(struct lab_plan *plan, const struct pw_cluster *c,
-		      struct used *u)
+/* A node's addresses as its Node gives them: the first IPv4 and IPv6
+ * ones of status.addresses that nothing else uses. */
+static int node_given(struct lab_node *n, const struct pw_cluster *c,
+		      struct used *u, bool *has4)
 {
-	const struct pw_node *m;
-	struct lab_node *n;
-	bool has4;
+	const struct pw_node *m = find_node(c, n->name);
 	int ret;
 
-	for (size_t k = 0; k < plan->nnodes; k++) {
-		n = &plan->nodes[k];
-		m = find_node(c, n->name);
-		has4 = false;
-		for (size_t i = 0; m && i < m->naddrs; i++) {
-			struct lab_addr a = from_model(&m->addrs[i]);
+	*has4 = false;
+	for (size_t i = 0; m && i < m->naddrs; i++) {
+		struct lab_addr a = from_model(&m->addrs[i]);
 
-			if (a.family == 4 && !has4 && !used_has(u, &a)) {
-				n->addr4 = a;
-				has4 = true;
-			} else if (a.family == 6 && !n->has6 &&
-				   !used_has(u, &a)) {
-				n->addr6 = a;
-				n->has6 = true;
-			}
+		if (a.family == 4 && !*has4 && !used_has(u, &a)) {
+			n->addr4 = a;
+			*has4 = true;
+		} else if (a.family == 6 && !n->has6 && !used_has(u, &a)) {
+			n->addr6 = a;
+			n->has6 = true;
 		}
-		ret = has4 ? used_add(u, &n->addr4) : 0;
-		if (n->has6 && !ret)
-			ret = used_add(u, &n->addr6);
-		if (!has4 && !ret)
-			ret = alloc4(u, 0xac1f0000, 1, 0xfffe, &n->addr4);
-		if (ret)
-			return ret;
-		n->ll6.family = 6;
-		n->ll6.b[0] = 0xfe;
-		n->ll6.b[1] = 0x80;
-		n->ll6.b[13] = 0x0a;
-		n->ll6.b[14] = (k + 1) >> 8;
-		n->ll6.b[15] = (k + 1) & 0xff;
-		snprintf(n->netns, sizeof(n->netns), "%s-n%zu", plan->id, k);
-		snprintf(n->fabif, sizeof(n->fabif), "n%zu", k);
 	}
-	return 0;
+	ret = *has4 ? used_add(u, &n->addr4) : 0;
+	if (n->has6 && !ret)
+		ret = used_add(u, &n->addr6);
+	return ret;
+}
+
+/*
+ * Node addresses: the Node's own, else the one the node had in prev, else
+ * the next free one of 172.31.0.0/16. Addresses of every kind are taken
+ * in that order (given, kept, allocated), so that a kept address is never
+ * handed to someone else first.
+ */
+static int node_addrs(struct lab_plan *plan, const struct pw_cluster *c,
+		      struct used *u, const struct lab_plan *prev)
+{
+	bool *has4 = calloc(plan->nnodes + 1, sizeof(*has4));
+	size_t j;
+	int ret = has4 ? 0 : -ENOMEM;
+
+	for (size_t k = 0; k < plan->nnodes && !ret; k++)
+		ret = node_given(&plan->nodes[k], c, u, &has4[k]);
+	for (size_t k = 0; k < plan->nnodes && !ret && prev; k++) {
+		j = lab_plan_node(prev, plan->nodes[k].name);
+		if (has4[k] || j == prev->nnodes ||
+		    used_has(u, &prev->nodes[j].addr4))
+			continue;
+		plan->nodes[k].addr4 = prev->nodes[j].addr4;
+		has4[k] = true;
+		ret = used_add(u, &plan->nodes[k].addr4);
+	}
+	for (size_t k = 0; k < plan->nnodes && !ret; k++)
+		if (!has4[k])
+			ret = alloc4(u, 0xac1f0000, 1, 0xfffe,
+				     &plan->nodes[k].addr4);
+	free(has4);
+	return ret;
+}
+
+/* Pods that had an address of the lab's in prev keep it. */
+static int keep_pod_addrs(struct lab_plan *plan, struct used *u,
+			  const struct lab_plan *prev)
+{
+	const struct lab_pod *old;
+	size_t j;
+	int ret = 0;
+
+	for (size_t i = 0; i < plan->npods && !ret && prev; i++) {
+		struct lab_pod *lp = &plan->pods[i];
+
+		j = lab_plan_pod(prev, lp->name);
+		old = j < prev->npods ? &prev->pods[j] : NULL;
+		/* A pod that moved takes an address of its new node. */
+		if (lp->nips || !old || !old->allocated ||
+		    strcmp(prev->nodes[old->node].name,
+			   plan->nodes[lp->node].name) ||
+		    used_has(u, &old->ips[0]))
+			continue;
+		lp->ips[0] = old->ips[0];
+		lp->nips = 1;
+		lp->allocated = true;
+		ret = used_add(u, &lp->ips[0]);
+	}
+	return ret;
+}
+
+/* Whether the /24 at base overlaps the IPv4 pod range of some Node. */
+static bool range_taken(const struct pw_cluster *c, uint32_t base)
+{
+	for (size_t j = 0; j < c->nnodes; j++)
+		for (size_t i = 0; i < c->nodes[j].npod_cidrs; i++) {
+			const struct pw_cidr *r = &c->nodes[j].pod_cidrs[i];
+			uint32_t lo = (uint32_t)r->addr.b[0] << 24 |
+				      r->addr.b[1] << 16 | r->addr.b[2] << 8 |
+				      r->addr.b[3];
+			uint32_t hi = lo + (r->len ? (1u << (32 - r->len)) - 1 :
+						     0xffffffffu);
+
+			if (r->addr.family == 4 && base <= hi &&
+			    base + 255 >= lo)
+				return true;
+		}
+	return false;
 }
 
 /* The range a node's pods get addresses from: its first IPv4 podCIDR, or
- * 10.244.<k>.0/24 (10.244.0.0/14 in all). */
+ * the k-th /24 of 10.244.0.0/14 that no Node's pod range overlaps (a
+ * node's ruleset drops its pod range's unknown addresses: fail-closed). */
 static void pod_range(const struct pw_cluster *c, const struct lab_node *n,
-		      size_t k, uint32_t *base, uint32_t *last)
+		      uint32_t *base, uint32_t *last)
 {
 	const struct pw_node *m = find_node(c, n->name);
 	uint32_t size;
@@ -320,14 +453,20 @@ static void pod_range(const struct pw_cluster *c, const struct lab_node *n,
 		*last = size - 2;
 		return;
 	}
-	*base = 0x0af40000 + ((uint32_t)(k % 1024) << 8);
+	for (uint32_t t = 0, seen = 0; t < 1024; t++) {
+		*base = 0x0af40000 + (t << 8);
+		if (!range_taken(c, *base) && seen++ == n->k % 1024)
+			break;
+	}
 	*last = 254;
 }
 
-/* Gives an address to every pod without one, and writes it into the
- * cluster's pod so that the engine sees it too. */
-static int allocate(struct lab_plan *plan, struct pw_cluster *c,
-		    struct used *u)
+/*
+ * Gives an address to every pod without one, and the default node's name
+ * to every pod without a node, and writes both into the cluster's pod so
+ * that the engine and the rulesets see them too.
+ */
+static int allocate(struct lab_plan *plan, struct pw_cluster *c, struct used *u)
 {
 	uint32_t base, last;
 	struct pw_pod *p;
@@ -341,10 +480,12 @@ static int allocate(struct lab_plan *plan, struct pw_cluster *c,
 			continue;
 		struct lab_pod *lp = &plan->pods[j++];
 
-		if (lp->nips)
+		if (!p->node && !(p->node = strdup(plan->nodes[lp->node].name)))
+			return -ENOMEM;
+		if (lp->nips && !lp->allocated)
 			continue;
-		pod_range(c, &plan->nodes[lp->node], lp->node, &base, &last);
-		ret = alloc4(u, base, 2, last, &lp->ips[0]);
+		pod_range(c, &plan->nodes[lp->node], &base, &last);
+		ret = lp->nips ? 0 : alloc4(u, base, 2, last, &lp->ips[0]);
 		if (ret) {
 			fprintf(stderr,
 				"podwall lab: pod %s: no free address left "
@@ -361,26 +502,74 @@ static int allocate(struct lab_plan *plan, struct pw_cluster *c,
 	return 0;
 }
 
-int lab_plan_build(struct lab_plan *plan, const char *id,
-		   struct pw_cluster *c)
+int lab_plan_build(struct lab_plan *plan, const char *id, struct pw_cluster *c,
+		   const struct lab_plan *prev)
 {
 	struct used u = { 0 };
 	int ret;
 
 	memset(plan, 0, sizeof(*plan));
 	snprintf(plan->id, sizeof(plan->id), "%s", id);
-	snprintf(plan->fabric, sizeof(plan->fabric), "%s-f", id);
-	ret = plan_nodes(plan, c);
+	ret = plan_nodes(plan, c, prev);
 	if (!ret)
 		ret = plan_pods(plan, c, &u);
+	if (!ret) {
+		keep_pod_ids(plan, prev);
+		lab_plan_names(plan);
+		ret = node_addrs(plan, c, &u, prev);
+	}
 	if (!ret)
-		ret = node_addrs(plan, c, &u);
+		ret = keep_pod_addrs(plan, &u, prev);
 	if (!ret)
 		ret = allocate(plan, c, &u);
 	free(u.v);
 	if (ret)
 		lab_plan_free(plan);
 	return ret;
+}
+
+/* FNV-1a, 64 bits: a digest to notice change, not a defence. */
+static uint64_t fnv(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+	return fnv(h, s, strlen(s) + 1);
+}
+
+uint64_t lab_plan_digest(const struct lab_plan *plan)
+{
+	uint64_t h = fnv_str(0xcbf29ce484222325ull, plan->id);
+
+	for (size_t j = 0; j < plan->nnodes; j++) {
+		const struct lab_node *n = &plan->nodes[j];
+
+		h = fnv_str(h, n->name);
+		h = fnv(h, &n->addr4, sizeof(n->addr4));
+		h = fnv(h, &n->addr6, sizeof(n->addr6));
+	}
+	for (size_t i = 0; i < plan->npods; i++) {
+		const struct lab_pod *p = &plan->pods[i];
+
+		h = fnv_str(h, p->name);
+		h = fnv_str(h, p->netns);
+		h = fnv(h, &p->node, sizeof(p->node));
+		h = fnv(h, p->ips, p->nips * sizeof(p->ips[0]));
+		h = fnv(h, &p->nips, sizeof(p->nips));
+		for (size_t k = 0; k < p->nports; k++) {
+			h = fnv(h, &p->ports[k].num, sizeof(p->ports[k].num));
+			h = fnv(h, &p->ports[k].proto,
+				sizeof(p->ports[k].proto));
+		}
+		h = fnv(h, &p->nports, sizeof(p->nports));
+	}
+	return h;
 }
 
 static int cmp_name_idx(const void *a, const void *b)

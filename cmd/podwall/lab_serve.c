@@ -30,13 +30,13 @@
 /* The port numbers pod p serves: its TCP and UDP container ports and
  * every probed port, without duplicates; SCTP has no kernel support. */
 static size_t serve_ports(const struct lab_pod *p, const struct pw_port *ports,
-			  size_t nports, uint16_t *out)
+			  size_t nports, unsigned flags, uint16_t *out)
 {
-	size_t n = 0, j;
+	size_t own = (flags & LAB_SERVE_ONLY) ? 0 : p->nports, n = 0, j;
 
-	for (size_t i = 0; i < p->nports + nports; i++) {
-		const struct pw_port *q =
-			i < p->nports ? &p->ports[i] : &ports[i - p->nports];
+	for (size_t i = 0; i < own + nports; i++) {
+		const struct pw_port *q = i < own ? &p->ports[i] :
+						    &ports[i - own];
 
 		if (q->proto == PW_PROTO_SCTP)
 			continue;
@@ -121,12 +121,28 @@ static void serve_loop(int ep)
 	}
 }
 
+/* A server that outlives the command leaves its terminal and the
+ * command's output: whoever reads that output until its end (a shell's
+ * $(...), a pipe) must not wait for the lab to go down. */
+static void detach(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	setsid();
+	if (null < 0)
+		return;
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	dup2(null, STDERR_FILENO);
+}
+
 /* The server process: never returns. Reports on ready (a 0 byte, or the
  * errno that stopped it) and then serves until killed. */
 static void serve_child(const struct lab_plan *plan, size_t k,
 			const struct pw_port *ports, size_t nports,
-			bool daemon, int ready)
+			unsigned flags, int ready)
 {
+	bool daemon = flags & LAB_SERVE_DAEMON;
 	const struct lab_pod *p = &plan->pods[k];
 	uint16_t *nums = calloc(p->nports + nports + 1, sizeof(*nums));
 	char what[16];
@@ -138,16 +154,16 @@ static void serve_child(const struct lab_plan *plan, size_t k,
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_IGN);
 	if (daemon)
-		setsid();
+		detach();
 	else
 		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	snprintf(what, sizeof(what), "s%zu", k);
+	snprintf(what, sizeof(what), "s%u", p->k);
 	lab_proc_name(plan->id, what);
 	ret = nums ? lab_netns_enter(p->netns) : -ENOMEM;
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (!ret && ep < 0)
 		ret = -errno;
-	n = ret ? 0 : serve_ports(p, ports, nports, nums);
+	n = ret ? 0 : serve_ports(p, ports, nports, flags, nums);
 	for (size_t i = 0; i < n && !ret; i++) {
 		ret = add_socket(ep, SOCK_STREAM, nums[i]);
 		if (!ret)
@@ -182,11 +198,14 @@ static int wait_ready(int fd)
 }
 
 int lab_serve_start(const struct lab_plan *plan, const struct pw_port *ports,
-		    size_t nports, bool daemon, pid_t *pids)
+		    size_t nports, unsigned flags, const bool *which,
+		    pid_t *pids)
 {
 	int pfd[2], ret = 0;
 
 	for (size_t k = 0; k < plan->npods && !ret; k++) {
+		if (which && !which[k])
+			continue;
 		if (pipe2(pfd, O_CLOEXEC))
 			return -errno;
 		pids[k] = fork();
@@ -195,7 +214,7 @@ int lab_serve_start(const struct lab_plan *plan, const struct pw_port *ports,
 			pids[k] = 0;
 		} else if (!pids[k]) {
 			close(pfd[0]);
-			serve_child(plan, k, ports, nports, daemon, pfd[1]);
+			serve_child(plan, k, ports, nports, flags, pfd[1]);
 		}
 		close(pfd[1]);
 		if (!ret)

@@ -9,6 +9,7 @@
  * starts with "<id>-" and every process whose name does is the lab's (the
  * lab names both so), which also finds what a crash left half-built.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -70,33 +71,41 @@ static int write_lines(const char *id, const char *file,
 	return ret;
 }
 
-int lab_state_save(const char *id, const char *const *paths, size_t npaths,
-		   const struct pw_port *ports, size_t nports)
+int lab_state_save(const char *id, const struct lab_record *rec)
 {
-	char (*pn)[32] = calloc(nports + 1, sizeof(*pn));
-	const char **lines = calloc(npaths + nports + 1, sizeof(*lines));
-	char **abs = calloc(npaths + 1, sizeof(*abs));
+	char(*pn)[32] = calloc(rec->nports + 1, sizeof(*pn));
+	const char **lines =
+		calloc(rec->npaths + rec->nports + 1, sizeof(*lines));
+	char **abs = calloc(rec->npaths + 1, sizeof(*abs));
+	char digest[24];
 	int ret = -ENOMEM;
 
 	if (!pn || !lines || !abs)
 		goto out;
-	for (size_t i = 0; i < npaths; i++) {
-		abs[i] = realpath(paths[i], NULL);
+	for (size_t i = 0; i < rec->npaths; i++) {
+		bool dash = !strcmp(rec->paths[i], "-");
+
+		abs[i] = dash ? strdup("-") : realpath(rec->paths[i], NULL);
 		if (!abs[i]) {
 			ret = -errno;
 			goto out;
 		}
 		lines[i] = abs[i];
 	}
-	ret = write_lines(id, "manifests", lines, npaths);
-	for (size_t i = 0; i < nports; i++) {
-		pw_port_format(&ports[i], pn[i], sizeof(pn[i]));
+	ret = write_lines(id, "manifests", lines, rec->npaths);
+	for (size_t i = 0; i < rec->nports; i++) {
+		pw_port_format(&rec->ports[i], pn[i], sizeof(pn[i]));
 		lines[i] = pn[i];
 	}
 	if (!ret)
-		ret = write_lines(id, "ports", lines, nports);
+		ret = write_lines(id, "ports", lines, rec->nports);
+	snprintf(digest, sizeof(digest), "%016llx",
+		 (unsigned long long)rec->network);
+	lines[0] = digest;
+	if (!ret)
+		ret = write_lines(id, "network", lines, 1);
 out:
-	for (size_t i = 0; abs && i < npaths; i++)
+	for (size_t i = 0; abs && i < rec->npaths; i++)
 		free(abs[i]);
 	free(abs);
 	free(lines);
@@ -105,8 +114,7 @@ out:
 }
 
 /* Reads the lines of one state file into a NULL-terminated array. */
-static int read_lines(const char *id, const char *file, char ***out,
-		      size_t *n)
+static int read_lines(const char *id, const char *file, char ***out, size_t *n)
 {
 	char path[PATH_MAX], *line = NULL, **v;
 	size_t cap = 0;
@@ -136,28 +144,186 @@ static int read_lines(const char *id, const char *file, char ***out,
 	return 0;
 }
 
-int lab_state_load(const char *id, char ***paths, size_t *npaths,
-		   struct pw_port **ports, size_t *nports)
+static void free_lines(char **v, size_t n)
 {
-	char **pl;
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void lab_record_free(struct lab_record *rec)
+{
+	free_lines(rec->paths, rec->npaths);
+	free(rec->ports);
+	memset(rec, 0, sizeof(*rec));
+}
+
+int lab_state_load(const char *id, struct lab_record *rec)
+{
+	char **pl = NULL, **dl = NULL;
+	size_t n = 0, nd = 0;
+	int ret;
+
+	memset(rec, 0, sizeof(*rec));
+	ret = read_lines(id, "manifests", &rec->paths, &rec->npaths);
+	if (!ret)
+		ret = read_lines(id, "ports", &pl, &n);
+	if (!ret)
+		ret = read_lines(id, "network", &dl, &nd);
+	if (!ret && nd)
+		rec->network = strtoull(dl[0], NULL, 16);
+	if (!ret)
+		rec->ports = calloc(n + 1, sizeof(*rec->ports));
+	for (size_t i = 0; rec->ports && i < n; i++)
+		if (!pw_port_parse(pl[i], &rec->ports[rec->nports]))
+			rec->nports++;
+	if (!ret && !rec->ports)
+		ret = -ENOMEM;
+	free_lines(pl, n);
+	free_lines(dl, nd);
+	if (ret)
+		lab_record_free(rec);
+	return ret;
+}
+
+/*
+ * The plan file, one line per node and per pod; names come last since
+ * they are the only free text (written as data, never parsed by anything
+ * but this reader):
+ *   node K ADDR4 ADDR6|- NAME
+ *   pod K NODE-K ALLOCATED IP0 IP1|- PORTS|- NAME     PORTS: 80/TCP,53/UDP
+ */
+static void put_addr(FILE *f, const struct lab_addr *a, bool has)
+{
+	char s[64];
+
+	if (has)
+		lab_addr_str(a, s, sizeof(s));
+	fprintf(f, " %s", has ? s : "-");
+}
+
+static void put_pod(FILE *f, const struct lab_plan *plan,
+		    const struct lab_pod *p)
+{
+	char pn[32];
+
+	fprintf(f, "pod %u %u %d", p->k, plan->nodes[p->node].k, p->allocated);
+	put_addr(f, &p->ips[0], p->nips > 0);
+	put_addr(f, &p->ips[1], p->nips > 1);
+	for (size_t i = 0; i < p->nports; i++) {
+		pw_port_format(&p->ports[i], pn, sizeof(pn));
+		fprintf(f, "%c%s", i ? ',' : ' ', pn);
+	}
+	fprintf(f, "%s %s\n", p->nports ? "" : " -", p->name);
+}
+
+int lab_state_save_plan(const char *id, const struct lab_plan *plan)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	state_path(path, sizeof(path), id, "plan");
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	for (size_t j = 0; j < plan->nnodes; j++) {
+		const struct lab_node *n = &plan->nodes[j];
+
+		fprintf(f, "node %u", n->k);
+		put_addr(f, &n->addr4, true);
+		put_addr(f, &n->addr6, n->has6);
+		fprintf(f, " %s\n", n->name);
+	}
+	for (size_t i = 0; i < plan->npods; i++)
+		put_pod(f, plan, &plan->pods[i]);
+	return fclose(f) ? -errno : 0;
+}
+
+static bool get_addr(const char *s, struct lab_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, a->b) == 1)
+		a->family = 4;
+	else if (inet_pton(AF_INET6, s, a->b) == 1)
+		a->family = 6;
+	return a->family;
+}
+
+static int get_ports(struct lab_pod *p, char *list)
+{
+	char *save = NULL, *tok;
+
+	p->ports = calloc(strlen(list) / 2 + 1, sizeof(*p->ports));
+	if (!p->ports)
+		return -ENOMEM;
+	for (tok = strtok_r(list, ",", &save); tok && strcmp(tok, "-");
+	     tok = strtok_r(NULL, ",", &save))
+		if (pw_port_parse(tok, &p->ports[p->nports++]))
+			return -EBADMSG;
+	return 0;
+}
+
+static int get_node(struct lab_plan *plan, char *line)
+{
+	struct lab_node *n = &plan->nodes[plan->nnodes];
+	char a4[64], a6[64], name[256];
+
+	if (sscanf(line, "node %u %63s %63s %255s", &n->k, a4, a6, name) != 4 ||
+	    !get_addr(a4, &n->addr4))
+		return -EBADMSG;
+	n->has6 = get_addr(a6, &n->addr6);
+	n->name = strdup(name);
+	plan->nnodes++;
+	return n->name ? 0 : -ENOMEM;
+}
+
+static int get_pod(struct lab_plan *plan, char *line)
+{
+	struct lab_pod *p = &plan->pods[plan->npods];
+	char ip0[64], ip1[64], ports[1024], name[512];
+	unsigned nk;
+	int alloc;
+
+	if (sscanf(line, "pod %u %u %d %63s %63s %1023s %511s", &p->k, &nk,
+		   &alloc, ip0, ip1, ports, name) != 7)
+		return -EBADMSG;
+	p->allocated = alloc;
+	p->nips = get_addr(ip0, &p->ips[0]);
+	p->nips += p->nips && get_addr(ip1, &p->ips[1]);
+	for (p->node = 0; p->node < plan->nnodes; p->node++)
+		if (plan->nodes[p->node].k == nk)
+			break;
+	p->name = strdup(name);
+	plan->npods++;
+	if (!p->name)
+		return -ENOMEM;
+	return p->node < plan->nnodes ? get_ports(p, ports) : -EBADMSG;
+}
+
+int lab_state_load_plan(const char *id, struct lab_plan *plan)
+{
+	char **lines;
 	size_t n;
 	int ret;
 
-	ret = read_lines(id, "manifests", paths, npaths);
+	memset(plan, 0, sizeof(*plan));
+	snprintf(plan->id, sizeof(plan->id), "%s", id);
+	ret = read_lines(id, "plan", &lines, &n);
 	if (ret)
 		return ret;
-	ret = read_lines(id, "ports", &pl, &n);
+	plan->nodes = calloc(n + 1, sizeof(*plan->nodes));
+	plan->pods = calloc(n + 1, sizeof(*plan->pods));
+	ret = plan->nodes && plan->pods ? 0 : -ENOMEM;
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = !strncmp(lines[i], "node ", 5) ?
+			      get_node(plan, lines[i]) :
+			      get_pod(plan, lines[i]);
+	free_lines(lines, n);
 	if (ret)
-		return ret;
-	*ports = calloc(n + 1, sizeof(**ports));
-	*nports = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (*ports && !pw_port_parse(pl[i], &(*ports)[*nports]))
-			(*nports)++;
-		free(pl[i]);
-	}
-	free(pl);
-	return *ports ? 0 : -ENOMEM;
+		lab_plan_free(plan);
+	else
+		lab_plan_names(plan);
+	return ret;
 }
 
 /* Whether name is one of lab id's: "<id>-..." */
@@ -210,7 +376,15 @@ static bool is_zombie(long pid)
 }
 
 /* Signals every process named "<id>-..."; how many there were. */
-static size_t kill_procs(const char *id, int sig)
+/* Whether the process name comm is one of lab id's, or exactly
+ * "<id>-<what>" when what is not NULL. */
+static bool proc_matches(const char *comm, const char *id, const char *what)
+{
+	return is_lab_name(comm, id) &&
+	       (!what || !strcmp(comm + strlen(id) + 1, what));
+}
+
+static size_t kill_procs(const char *id, const char *what, int sig)
 {
 	char path[64], comm[32];
 	DIR *d = opendir("/proc");
@@ -229,8 +403,11 @@ static size_t kill_procs(const char *id, int sig)
 		f = fopen(path, "re");
 		if (!f)
 			continue;
-		if (fgets(comm, sizeof(comm), f) && is_lab_name(comm, id) &&
-		    !is_zombie(pid)) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		else
+			comm[0] = '\0';
+		if (proc_matches(comm, id, what) && !is_zombie(pid)) {
 			kill((pid_t)pid, sig);
 			n++;
 		}
@@ -248,22 +425,27 @@ static void nap_ms(long ms)
 }
 
 /* SIGTERM, up to a second to go, then SIGKILL. */
-static int stop_procs(const char *id)
+static int stop_procs(const char *id, const char *what)
 {
-	if (!kill_procs(id, SIGTERM))
+	if (!kill_procs(id, what, SIGTERM))
 		return 0;
 	for (int i = 0; i < 50; i++) {
 		nap_ms(20);
-		if (!kill_procs(id, 0))
+		if (!kill_procs(id, what, 0))
 			return 0;
 	}
-	kill_procs(id, SIGKILL);
+	kill_procs(id, what, SIGKILL);
 	for (int i = 0; i < 50; i++) {
 		nap_ms(20);
-		if (!kill_procs(id, 0))
+		if (!kill_procs(id, what, 0))
 			return 0;
 	}
 	return -EBUSY;
+}
+
+int lab_state_kill(const char *id, const char *what)
+{
+	return stop_procs(id, what);
 }
 
 /* Deletes every /run/netns/<id>-* (pods first, fabric last: the order
@@ -289,7 +471,8 @@ static int del_netns(const char *id)
 
 static void del_state(const char *id)
 {
-	static const char *const files[] = { "manifests", "ports" };
+	static const char *const files[] = { "manifests", "ports", "network",
+					     "plan" };
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -302,14 +485,15 @@ static void del_state(const char *id)
 
 int lab_state_down(const char *id)
 {
-	int ret = stop_procs(id), r;
+	int ret = stop_procs(id, NULL), r;
 	sig_atomic_t stopping = lab_stop;
 
 	/* Removal must run to its end even when a signal asked to stop. */
 	lab_stop = 0;
 	if (ret)
-		fprintf(stderr, "podwall lab: processes of lab %s would not "
-				"end\n",
+		fprintf(stderr,
+			"podwall lab: processes of lab %s would not "
+			"end\n",
 			id);
 	r = del_netns(id);
 	if (r && !ret)
@@ -344,8 +528,12 @@ int lab_state_down_all(size_t *count)
 bool lab_state_traces(const char *id)
 {
 	DIR *d = opendir(LAB_NETNS_DIR);
+	char path[PATH_MAX];
 	struct dirent *de;
-	bool found = kill_procs(id, 0) > 0;
+	bool found;
+
+	state_path(path, sizeof(path), id, NULL);
+	found = !access(path, F_OK) || kill_procs(id, NULL, 0) > 0;
 
 	while (d && !found && (de = readdir(d)))
 		found = is_lab_name(de->d_name, id);

@@ -81,15 +81,24 @@ static void ip_failed(char **argv, const char *said)
 
 static int ip_wait(pid_t pid, int errfd, char **argv)
 {
-	char said[512];
-	ssize_t n, got = 0;
+	char said[512], rest[512];
+	size_t got = 0;
+	ssize_t n;
 	int status;
 
-	while ((n = read(errfd, said + got, sizeof(said) - 1 - got)) != 0) {
+	/* Keep the first lines; drain the rest so that ip never blocks on
+	 * a full pipe. */
+	for (;;) {
+		if (got < sizeof(said) - 1)
+			n = read(errfd, said + got, sizeof(said) - 1 - got);
+		else
+			n = read(errfd, rest, sizeof(rest));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 || (got += n) == (ssize_t)sizeof(said) - 1)
+		if (n <= 0)
 			break;
+		if (got < sizeof(said) - 1)
+			got += (size_t)n;
 	}
 	said[got] = '\0';
 	while (waitpid(pid, &status, 0) < 0)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lab.h"
 #include "podwall.h"
 
 static int cmd_help(const struct cmd *cmd, int argc, char **argv);
@@ -29,6 +30,17 @@ static const struct cmd cmds[] = {
 	  "say whether one connection is allowed, and why", explain_usage },
 	{ "matrix", cmd_matrix, "every pod-to-pod connection, per port",
 	  matrix_usage },
+	{ "compile", cmd_compile, "print the nftables ruleset apply loads",
+	  compile_usage },
+	{ "apply", cmd_apply, "enforce the policies here with nftables",
+	  apply_usage },
+	{ "lab", cmd_lab, "build the cluster in namespaces, probe it",
+	  lab_usage },
+	{ "diff", cmd_diff, "the connectivity change between two versions",
+	  diff_usage },
+	{ "lint", cmd_lint, "find mistakes in the policies", lint_usage },
+	{ "assert", cmd_assert, "check expectations, with evidence",
+	  assert_usage },
 	{ "help", cmd_help, "show the commands, or the options of one",
 	  help_usage },
 	{ "version", cmd_version, "print the version", version_usage },

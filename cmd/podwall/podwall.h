@@ -102,12 +102,18 @@ void diags_print(const struct pw_diags *d, FILE *f);
 int loaded_engine(const struct cmd *cmd, struct loaded *l,
 		  const struct inputs *in, struct pw_engine **e);
 
-/* The commands, one file each, with their usage texts. */
-int cmd_check(const struct cmd *cmd, int argc, char **argv);
-int cmd_explain(const struct cmd *cmd, int argc, char **argv);
-int cmd_matrix(const struct cmd *cmd, int argc, char **argv);
-extern const char check_usage[];
-extern const char explain_usage[];
-extern const char matrix_usage[];
+/* The commands, one file each (lab: lab.h), with their usage texts. */
+#define PW_CMD(name)                                                  \
+	int cmd_##name(const struct cmd *cmd, int argc, char **argv); \
+	extern const char name##_usage[]
+PW_CMD(check);
+PW_CMD(explain);
+PW_CMD(matrix);
+PW_CMD(compile);
+PW_CMD(apply);
+PW_CMD(diff);
+PW_CMD(lint);
+PW_CMD(assert);
+#undef PW_CMD
 
 #endif

@@ -59,6 +59,11 @@ int pw_cluster_finalize(struct pw_cluster *c, struct pw_diags *diags);
 /* Objects of one kind (after finalize: including implicit namespaces). */
 size_t pw_cluster_count(const struct pw_cluster *c, enum pw_kind kind);
 
+/* The files the cluster was loaded from, in load order, named as
+ * diagnostics name them ("-" for standard input); borrowed. */
+size_t pw_cluster_file_count(const struct pw_cluster *c);
+const char *pw_cluster_file_name(const struct pw_cluster *c, size_t i);
+
 #ifdef __cplusplus
 }
 #endif

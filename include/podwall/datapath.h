@@ -48,6 +48,9 @@ size_t pw_ruleset_element_count(const struct pw_ruleset *rs);
  * address (workload templates are not real pods). */
 size_t pw_ruleset_local_count(const struct pw_ruleset *rs);
 size_t pw_ruleset_skipped_count(const struct pw_ruleset *rs);
+/* Pod ranges of the node (its Node's spec.podCIDRs, merged) that are
+ * fail-closed; 0 without a node or when the manifests give none. */
+size_t pw_ruleset_range_count(const struct pw_ruleset *rs);
 
 /*
  * Replaces podwall's table in the current network namespace by rs in one

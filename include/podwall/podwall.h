@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libpodwall: Kubernetes NetworkPolicy semantics, explained. */
+/* libpodwall: Kubernetes NetworkPolicy semantics, explained and enforced. */
 #ifndef PODWALL_PODWALL_H
 #define PODWALL_PODWALL_H
 
@@ -7,6 +7,10 @@
 #include <podwall/port.h>
 #include <podwall/cluster.h>
 #include <podwall/engine.h>
+#include <podwall/datapath.h>
+#include <podwall/lint.h>
+#include <podwall/diff.h>
+#include <podwall/assert.h>
 
 #ifdef __cplusplus
 extern "C" {

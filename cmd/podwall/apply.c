@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: Apache-2.0
+/* podwall apply: program the ruleset into this network namespace. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <podwall/datapath.h>
+
+#include "podwall.h"
+
+const char apply_usage[] =
+	"usage: podwall apply [--node NAME] [-f PATH]... [PATH...]\n"
+	"       podwall apply --flush\n"
+	"\n"
+	"Replaces podwall's nftables table (inet podwall) in the current\n"
+	"network namespace by the ruleset 'podwall compile' prints, in one\n"
+	"atomic transaction: if anything fails, the previous table stays.\n"
+	"Invalid manifests are refused before the kernel is touched. Prints\n"
+	"one line: the chains, sets and elements loaded.\n"
+	"\n"
+	"  --node NAME         enforce as node NAME (see 'podwall help compile')\n"
+	"  --flush             remove podwall's table instead\n"
+	"  -f, --file PATH     a manifest, a directory or '-' (repeatable)\n"
+	"  -h, --help          this text\n"
+	"\n"
+	"Exit status: 0 applied, 1 errors in the manifests, 2 usage, I/O or\n"
+	"parse errors, or the kernel refused the ruleset.\n";
+
+enum {
+	OPT_NODE = 1000,
+	OPT_FLUSH,
+};
+
+struct apply_opts {
+	const char *node;
+	bool flush;
+};
+
+static int apply_parse(const struct cmd *cmd, struct inputs *in,
+		       struct apply_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		COMMON_LONGOPTS,
+		{ "node", required_argument, NULL, OPT_NODE },
+		{ "flush", no_argument, NULL, OPT_FLUSH },
+		{ 0 },
+	};
+	int opt, status;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts,
+				  NULL)) != -1) {
+		if (opt == OPT_NODE || opt == OPT_FLUSH) {
+			o->node = opt == OPT_NODE ? optarg : o->node;
+			o->flush |= opt == OPT_FLUSH;
+			continue;
+		}
+		status = common_opt(cmd, in, opt, argv);
+		if (status < 0)
+			status = cmd_fail(cmd, "unexpected option");
+		if (status)
+			return status;
+	}
+	if (o->flush) {
+		if (optind < argc || in->n || o->node)
+			return cmd_fail(cmd, "--flush takes no other input");
+		return 0;
+	}
+	return inputs_finish(cmd, in, argc, argv);
+}
+
+/* One line: what nftables said and what to do about it. */
+static int kernel_fail(const struct cmd *cmd, int err, const char *msg)
+{
+	fprintf(stderr, "podwall %s: nftables: %s: %s\n", cmd->name,
+		msg && *msg ? msg : strerror(-err), pw_datapath_hint(err));
+	return EXIT_TROUBLE;
+}
+
+static int flush(const struct cmd *cmd)
+{
+	char *msg = NULL;
+	int ret = pw_datapath_flush(&msg), status = 0;
+
+	if (ret)
+		status = kernel_fail(cmd, ret, msg);
+	else
+		printf("removed table inet podwall\n");
+	free(msg);
+	return status;
+}
+
+static int load(const struct cmd *cmd, const struct pw_ruleset *rs)
+{
+	char *msg = NULL;
+	int ret = pw_ruleset_apply(rs, &msg), status = 0;
+
+	if (ret) {
+		status = kernel_fail(cmd, ret, msg);
+	} else {
+		printf("applied table inet podwall: %zu chains, %zu sets, "
+		       "%zu elements; %zu local pods",
+		       pw_ruleset_chain_count(rs), pw_ruleset_set_count(rs),
+		       pw_ruleset_element_count(rs),
+		       pw_ruleset_local_count(rs));
+		if (pw_ruleset_skipped_count(rs))
+			printf(" (%zu without an address not enforced)",
+			       pw_ruleset_skipped_count(rs));
+		putchar('\n');
+	}
+	free(msg);
+	return status;
+}
+
+int cmd_apply(const struct cmd *cmd, int argc, char **argv)
+{
+	struct inputs in = { .fmts = OUT_MASK(OUT_TEXT) };
+	struct apply_opts o = { 0 };
+	struct pw_ruleset *rs = NULL;
+	struct pw_engine *e = NULL;
+	struct loaded l = { 0 };
+	int status;
+
+	status = apply_parse(cmd, &in, &o, argc, argv);
+	if (status || o.flush) {
+		status = status ? status : flush(cmd);
+		goto out_inputs;
+	}
+	status = loaded_engine(cmd, &l, &in, &e);
+	if (status)
+		goto out_loaded;
+	rs = pw_ruleset_new(e, o.node);
+	if (rs && o.node && !pw_ruleset_range_count(rs))
+		fprintf(stderr,
+			"warning: no Node '%s' with spec.podCIDRs in the "
+			"manifests: addresses of unknown pods are not "
+			"dropped (fail-closed is off)\n",
+			o.node);
+	if (!rs)
+		status = cmd_fail(cmd, "%s", strerror(errno));
+	else
+		status = load(cmd, rs);
+	pw_ruleset_free(rs);
+	pw_engine_free(e);
+out_loaded:
+	loaded_free(&l);
+out_inputs:
+	inputs_free(&in);
+	return status == CMD_DONE ? 0 : status;
+}

@@ -1,0 +1,331 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# podwall apply against a real kernel (root): every golden ruleset of
+# tests/golden/nft/ through the command and into a fresh network namespace,
+# the table as the kernel lists it, a broken input and a refused
+# transaction leaving the previous table untouched, --flush, and real TCP
+# traffic through a node namespace: one allowed connection, and denied ones
+# (ingress, egress, port, an unknown pod address) that are silently dropped.
+#
+#   sh tests/netns/apply.sh            (from anywhere; BUILD=build-san)
+#
+# Every namespace and process it makes is named after this run and removed
+# on exit, also on failure or Ctrl-C. Prints "apply: N passed, N failed".
+
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+
+BUILD=${BUILD:-build-san}
+case $BUILD in
+/*) PODWALL=$BUILD/podwall ;;
+*) PODWALL=$(pwd)/$BUILD/podwall ;;
+esac
+GOLDEN=tests/golden/nft
+RUN=pwap$$
+NODE=$RUN-node
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/podwall-apply.XXXXXX") || exit 2
+PIDS=
+
+passed=0
+failed=0
+
+cleanup() {
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+		case $ns in
+		"$RUN"-*) ip netns del "$ns" 2>/dev/null ;;
+		esac
+	done
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 2' INT TERM HUP
+
+ok() {
+	passed=$((passed + 1))
+}
+
+fail() {
+	echo "FAIL apply: $*"
+	failed=$((failed + 1))
+}
+
+# check DESCRIPTION COMMAND...: one test.
+check() {
+	what=$1
+	shift
+	if "$@"; then ok; else fail "$what"; fi
+}
+
+in_ns() {
+	_in_ns=$1
+	shift
+	ip netns exec "$_in_ns" "$@"
+}
+
+finish() {
+	echo "apply: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit $?
+}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "apply: needs root (network namespaces, nftables)"
+	fail "not root"
+	finish
+fi
+if [ ! -x "$PODWALL" ]; then
+	fail "not built: $PODWALL"
+	finish
+fi
+ip netns add "$NODE" || { fail "ip netns add"; finish; }
+
+# ---- the golden rulesets, through the command and the kernel ------------
+
+node_opt() {
+	if [ -f "$1/node" ]; then echo "--node $(cat "$1/node")"; fi
+}
+
+for dir in "$GOLDEN"/*/; do
+	dir=${dir%/}
+	name=$(basename "$dir")
+	# shellcheck disable=SC2046
+	"$PODWALL" compile $(node_opt "$dir") "$dir" >"$TMP/$name.nft" 2>"$TMP/err"
+	check "$name: compile exits 0" [ $? -eq 0 ]
+	check "$name: compile prints expected.nft" \
+		cmp -s "$TMP/$name.nft" "$dir/expected.nft"
+	check "$name: nft -c accepts it" \
+		in_ns "$NODE" nft -c -f "$TMP/$name.nft"
+	# shellcheck disable=SC2046
+	in_ns "$NODE" "$PODWALL" apply $(node_opt "$dir") "$dir" >"$TMP/out" 2>&1
+	check "$name: apply exits 0" [ $? -eq 0 ]
+	check "$name: apply prints one summary line" \
+		grep -qE '^applied table inet podwall: [0-9]+ chains, [0-9]+ sets, [0-9]+ elements' "$TMP/out"
+	in_ns "$NODE" nft list table inet podwall >"$TMP/list" 2>&1
+	# Every set, map and chain compile declares is in the kernel.
+	missing=
+	for obj in $(sed -n 's/^\t\(set\|map\|chain\) \([a-z0-9_]*\) {$/\2/p' "$dir/expected.nft"); do
+		grep -qE "^	(set|map|chain) $obj \{" "$TMP/list" ||
+			missing="$missing $obj"
+	done
+	check "$name: kernel lists every object (missing:$missing)" [ -z "$missing" ]
+done
+
+# ---- what the kernel holds for one case ---------------------------------
+
+in_ns "$NODE" "$PODWALL" apply "$GOLDEN/ipblock" >/dev/null 2>&1
+in_ns "$NODE" nft list table inet podwall >"$TMP/ipblock.list"
+check "ipblock: the v4 port set holds the merged 8000-9000 element" \
+	grep -q '172.16.0.0/24 . tcp . 8000-9000' "$TMP/ipblock.list"
+check "ipblock: the v6 set has the except holes" \
+	grep -q '2001:db9::-fcff:ffff:ffff:ffff:ffff:ffff:ffff:ffff . udp . 53' "$TMP/ipblock.list"
+check "ipblock: the db's vmap entry jumps to its class" \
+	grep -q '10.0.0.6 comment "edge/db" : jump in_c0' "$TMP/ipblock.list"
+
+# Replacing is complete: A then B leaves what B alone leaves.
+ip netns add "$RUN-fresh"
+in_ns "$NODE" "$PODWALL" apply "$GOLDEN/selectors" >/dev/null 2>&1
+in_ns "$NODE" "$PODWALL" apply "$GOLDEN/ipblock" >/dev/null 2>&1
+in_ns "$RUN-fresh" "$PODWALL" apply "$GOLDEN/ipblock" >/dev/null 2>&1
+in_ns "$NODE" nft list table inet podwall >"$TMP/ab"
+in_ns "$RUN-fresh" nft list table inet podwall >"$TMP/b"
+check "selectors then ipblock = ipblock on a fresh namespace" cmp -s "$TMP/ab" "$TMP/b"
+ip netns del "$RUN-fresh"
+
+# ---- bad input and refused transactions leave the table as it was -------
+
+cat >"$TMP/broken.yaml" <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: bad
+  namespace: x
+spec:
+  podSelector: {}
+  ingress:
+  - from:
+    - ipBlock:
+        cidr: 10.0.0.0/33
+EOF
+in_ns "$NODE" nft list table inet podwall >"$TMP/before"
+in_ns "$NODE" "$PODWALL" apply "$TMP/broken.yaml" >"$TMP/out" 2>"$TMP/err"
+check "invalid manifest: exit status 1" [ $? -eq 1 ]
+check "invalid manifest: the error is reported" grep -q '^error: .*cidr' "$TMP/err"
+in_ns "$NODE" nft list table inet podwall >"$TMP/after"
+check "invalid manifest: table unchanged" cmp -s "$TMP/before" "$TMP/after"
+
+in_ns "$NODE" setpriv --reuid=65534 --regid=65534 --clear-groups \
+	"$PODWALL" apply "$GOLDEN/selectors" >"$TMP/out" 2>"$TMP/err"
+check "no privilege: exit status 2" [ $? -eq 2 ]
+check "no privilege: one clear line" \
+	grep -q '^podwall apply: nftables: .*Operation not permitted: run as root' "$TMP/err"
+in_ns "$NODE" nft list table inet podwall >"$TMP/after"
+check "no privilege: table unchanged" cmp -s "$TMP/before" "$TMP/after"
+
+# ---- flush ----------------------------------------------------------------
+
+in_ns "$NODE" "$PODWALL" apply --flush >"$TMP/out" 2>&1
+check "flush: exit 0" [ $? -eq 0 ]
+check "flush: the table is gone" sh -c "! ip netns exec $NODE nft list table inet podwall >/dev/null 2>&1"
+in_ns "$NODE" "$PODWALL" apply --flush >/dev/null 2>&1
+check "flush without a table: exit 0" [ $? -eq 0 ]
+check "flush takes no input" sh -c "! $PODWALL apply --flush $GOLDEN/ipblock 2>/dev/null"
+
+# ---- real traffic ---------------------------------------------------------
+#
+# Pods are namespaces with a veth into the node namespace, routed as
+# Calico does it: the pod has a /32 and a default route to the link-local
+# gateway 169.254.1.1, which every node-side veth holds; the node routes
+# each pod address to its veth. So pod-to-pod traffic crosses the node's
+# forward hook, where podwall's table sits.
+
+sysctl_ns() {
+	in_ns "$1" sysctl -qw "$2" >/dev/null
+}
+
+add_pod() { # NAME IPV4 IPV6
+	pod_ns=$RUN-$1
+	# Interface names have 15 bytes: the pid and the pod's first letter.
+	veth=pw$$$(echo "$1" | cut -c1)
+	ip netns add "$pod_ns" &&
+		sysctl_ns "$pod_ns" net.ipv6.conf.default.accept_dad=0 &&
+		ip link add "$veth" type veth peer name eth0 netns "$pod_ns" &&
+		ip link set "$veth" netns "$NODE" &&
+		sysctl_ns "$NODE" "net.ipv6.conf.$veth.accept_dad=0" &&
+		in_ns "$pod_ns" ip link set lo up &&
+		in_ns "$pod_ns" ip link set eth0 up &&
+		in_ns "$pod_ns" ip addr add "$2/32" dev eth0 &&
+		in_ns "$pod_ns" ip -6 addr add "$3/128" dev eth0 nodad &&
+		in_ns "$pod_ns" ip route add 169.254.1.1 dev eth0 &&
+		in_ns "$pod_ns" ip route add default via 169.254.1.1 dev eth0 &&
+		in_ns "$pod_ns" ip -6 route add default via fe80::1 dev eth0 &&
+		in_ns "$NODE" ip link set "$veth" up &&
+		in_ns "$NODE" ip addr add 169.254.1.1/32 dev "$veth" &&
+		in_ns "$NODE" ip -6 addr add fe80::1/64 dev "$veth" nodad &&
+		in_ns "$NODE" ip route add "$2/32" dev "$veth" &&
+		in_ns "$NODE" ip -6 route add "$3/128" dev "$veth"
+}
+
+serve() { # NAME PORT: on every address, IPv4 and IPv6
+	ip netns exec "$RUN-$1" /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", int(sys.argv[1])))
+s.listen(16)
+while True:
+    c, _ = s.accept()
+    c.sendall(b"ok\n")
+    c.close()
+' "$2" &
+	PIDS="$PIDS $!"
+}
+
+# connects NAME IP PORT: a TCP connection from pod NAME gets an answer;
+# blocked: it does not (the servers listen on every port asked, so a
+# failure can only be the policy).
+connects() {
+	ip netns exec "$RUN-$1" timeout 3 /usr/bin/python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
+sys.exit(0 if s.recv(3) == b"ok\n" else 1)
+' "$2" "$3" 2>/dev/null
+}
+
+blocked() {
+	! connects "$@"
+}
+
+cat >"$TMP/traffic.yaml" <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: $NODE
+spec:
+  podCIDRs: [10.200.0.0/24, "fd00:200::/64"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: t, labels: {app: client}}
+spec: {nodeName: $NODE, containers: [{name: c}]}
+status: {phase: Running, podIPs: [{ip: 10.200.0.2}, {ip: "fd00:200::2"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: server, namespace: t, labels: {app: server}}
+spec:
+  nodeName: $NODE
+  containers: [{name: s, ports: [{name: http, containerPort: 8080}, {containerPort: 9090}]}]
+status: {phase: Running, podIPs: [{ip: 10.200.0.3}, {ip: "fd00:200::3"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: other, namespace: t, labels: {app: other}}
+spec: {nodeName: $NODE, containers: [{name: o}]}
+status: {phase: Running, podIPs: [{ip: 10.200.0.4}, {ip: "fd00:200::4"}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: server-in, namespace: t}
+spec:
+  podSelector: {matchLabels: {app: server}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: client}}}]
+    ports: [{port: http}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: client-out, namespace: t}
+spec:
+  podSelector: {matchLabels: {app: client}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{podSelector: {matchLabels: {app: server}}}]
+EOF
+
+sysctl_ns "$NODE" net.ipv4.ip_forward=1
+sysctl_ns "$NODE" net.ipv6.conf.all.forwarding=1
+in_ns "$NODE" ip link set lo up
+if add_pod client 10.200.0.2 fd00:200::2 && add_pod server 10.200.0.3 fd00:200::3 &&
+	add_pod other 10.200.0.4 fd00:200::4 && add_pod rogue 10.200.0.9 fd00:200::9; then
+	ok
+else
+	fail "building the pods"
+	finish
+fi
+for pod in server other; do
+	serve $pod 8080
+	serve $pod 9090
+done
+sleep 0.5
+check "before apply: client -> server:9090 open" connects client 10.200.0.3 9090
+check "before apply: rogue -> server:8080 open" connects rogue 10.200.0.3 8080
+check "before apply: IPv6 other -> server:8080 open" connects other fd00:200::3 8080
+
+in_ns "$NODE" "$PODWALL" apply --node "$NODE" "$TMP/traffic.yaml" >"$TMP/out" 2>&1
+check "traffic: apply exits 0" [ $? -eq 0 ]
+check "allowed: client -> server:8080 (named port http)" connects client 10.200.0.3 8080
+check "denied by ingress port: client -> server:9090" blocked client 10.200.0.3 9090
+check "denied by ingress peer: other -> server:8080" blocked other 10.200.0.3 8080
+check "denied by egress: client -> other:8080" blocked client 10.200.0.4 8080
+check "fail-closed: unknown 10.200.0.9 -> server:8080" blocked rogue 10.200.0.3 8080
+check "not isolated: server -> other:9090 open" connects server 10.200.0.4 9090
+check "IPv6 allowed: client -> server:8080" connects client fd00:200::3 8080
+check "IPv6 denied by ingress port: client -> server:9090" blocked client fd00:200::3 9090
+check "IPv6 denied by ingress peer: other -> server:8080" blocked other fd00:200::3 8080
+check "IPv6 fail-closed: unknown fd00:200::9 -> server:8080" blocked rogue fd00:200::3 8080
+check "IPv6 not isolated: server -> other:9090 open" connects server fd00:200::4 9090
+in_ns "$NODE" nft list table inet podwall >"$TMP/list"
+check "the drops were counted" grep -qE 'counter packets [1-9][0-9]* bytes [0-9]+ drop' "$TMP/list"
+# A denied connection is silently dropped: no RST, no ICMP back.
+in_ns "$NODE" nft list chain inet podwall in_c0 >"$TMP/chain"
+check "denial is a drop, not a reject" sh -c "! grep -q reject $TMP/chain"
+
+in_ns "$NODE" "$PODWALL" apply --flush >/dev/null 2>&1
+check "after flush: client -> server:9090 open again" connects client 10.200.0.3 9090
+
+finish

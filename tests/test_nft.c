@@ -1,0 +1,778 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Tests of the nftables datapath without a kernel: the interval and box
+ * arithmetic (tables, and random boxes against a brute-force point
+ * check), the text of intervals and comments, the golden rulesets of
+ * tests/golden/nft/, and random clusters where the compiled ruleset,
+ * evaluated here as the kernel would walk it, must decide every pod pair
+ * exactly as the engine's matrix does.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "check.h"
+#include "datapath.h"
+#include "engine.h"
+#include "engine_fixture.h"
+
+/* ---- intervals ---------------------------------------------------------- */
+
+static const struct {
+	const char *in, *out; /* "lo-hi lo-hi ..." in decimal */
+} ival_cases[] = {
+	{ "", "" },
+	{ "5-5", "5-5" },
+	{ "5-9 1-3", "1-3 5-9" },
+	{ "1-3 4-6", "1-6" }, /* adjacent */
+	{ "1-5 3-4", "1-5" }, /* inside */
+	{ "1-5 3-8 10-12 0-0", "0-8 10-12" },
+	{ "7-7 7-7 7-7", "7-7" },
+	{ "0-4294967295 3-9", "0-4294967295" },
+};
+
+static void ivals_parse(const char *text, struct pw_ivals *s)
+{
+	unsigned long lo, hi;
+	int used;
+
+	s->n = 0;
+	while (sscanf(text, " %lu-%lu%n", &lo, &hi, &used) == 2) {
+		pw_ivals_add(s, lo, hi);
+		text += used;
+	}
+}
+
+static void ivals_text(const struct pw_ivals *s, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < s->n && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%lu-%lu",
+				      i ? " " : "", (unsigned long)s->v[i].lo,
+				      (unsigned long)s->v[i].hi);
+}
+
+static void test_ivals(void)
+{
+	struct pw_ivals s = { 0 };
+	char buf[256];
+
+	for (size_t i = 0; i < PW_ARRAY_SIZE(ival_cases); i++) {
+		ivals_parse(ival_cases[i].in, &s);
+		pw_ivals_normalize(&s);
+		ivals_text(&s, buf, sizeof(buf));
+		CHECK(!strcmp(buf, ival_cases[i].out), "normalize '%s': '%s'",
+		      ival_cases[i].in, buf);
+	}
+	free(s.v);
+}
+
+/* ipBlocks: cidr minus except, as formatted intervals. */
+static const struct {
+	const char *cidr, *except, *out;
+} block_cases[] = {
+	{ "10.0.0.0/24", NULL, "10.0.0.0/24" },
+	{ "10.0.0.0/24", "10.0.0.0/25", "10.0.0.128/25" },
+	{ "10.0.0.0/24", "10.0.0.128/25", "10.0.0.0/25" },
+	{ "10.0.0.0/24", "10.0.0.16/28", "10.0.0.0/28 10.0.0.32-10.0.0.255" },
+	{ "10.0.0.0/24", "10.0.0.0/24", "" },
+	{ "10.0.0.0/16", "10.0.1.0/24,10.0.0.0/23,10.0.4.0/22",
+	  "10.0.2.0/23 10.0.8.0-10.0.255.255" },
+	{ "0.0.0.0/0", "10.0.0.0/8",
+	  "0.0.0.0-9.255.255.255 11.0.0.0-255.255.255.255" },
+	{ "0.0.0.0/0", "255.255.255.255/32", "0.0.0.0-255.255.255.254" },
+	{ "::/0", "::/1", "8000::/1" },
+	{ "::/0", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128",
+	  "::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe" },
+	{ "fd00::/64", "fd00::100/120",
+	  "fd00::/120 fd00::200-fd00::ffff:ffff:ffff:ffff" },
+	{ "10.0.0.7/32", NULL, "10.0.0.7" },
+};
+
+static void block_text(const char *cidr, const char *except, char *buf,
+		       size_t len)
+{
+	struct pw_rule r = { 0 };
+	struct pw_ivals s = { 0 };
+	enum pw_fam f;
+	size_t n = 0;
+
+	fx_peer_ip(&r, cidr, except);
+	f = pw_addr_fam(&r.peers[0].ipblock.cidr.addr);
+	CHECK(!pw_ivals_add_ipblock(&s, &r.peers[0].ipblock), "ipblock %s",
+	      cidr);
+	pw_ivals_normalize(&s);
+	buf[0] = '\0';
+	for (size_t i = 0; i < s.n && n < len; i++) {
+		if (i)
+			buf[n++] = ' ';
+		n += (size_t)pw_ival_format(&s.v[i], f, buf + n, len - n);
+	}
+	free(s.v);
+	for (size_t i = 0; i < r.npeers; i++)
+		free(r.peers[i].ipblock.cidr_text);
+	for (size_t i = 0; i < r.peers[0].ipblock.nexcept; i++)
+		free(r.peers[0].ipblock.except[i].text);
+	free(r.peers[0].ipblock.except);
+	free(r.peers);
+}
+
+static void test_ipblocks(void)
+{
+	char buf[512];
+
+	for (size_t i = 0; i < PW_ARRAY_SIZE(block_cases); i++) {
+		block_text(block_cases[i].cidr, block_cases[i].except, buf,
+			   sizeof(buf));
+		CHECK(!strcmp(buf, block_cases[i].out), "%s except %s: '%s'",
+		      block_cases[i].cidr,
+		      block_cases[i].except ? block_cases[i].except : "-", buf);
+	}
+}
+
+static const struct {
+	const char *addr;
+	unsigned len; /* 0: single address */
+	const char *hi; /* NULL: a prefix */
+	const char *out;
+} fmt_cases[] = {
+	{ "10.1.2.3", 0, NULL, "10.1.2.3" },
+	{ "10.1.2.0", 24, NULL, "10.1.2.0/24" },
+	{ "0.0.0.0", 0, "255.255.255.255", "0.0.0.0/0" },
+	{ "10.1.2.4", 0, "10.1.2.5", "10.1.2.4/31" },
+	{ "10.1.2.5", 0, "10.1.2.6", "10.1.2.5-10.1.2.6" },
+	{ "10.1.2.0", 0, "10.1.2.2", "10.1.2.0-10.1.2.2" },
+	{ "::", 0, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "::/0" },
+	{ "fd00::", 0, "fd00::ff", "fd00::/120" },
+	{ "fd00::1", 0, NULL, "fd00::1" },
+};
+
+static void test_format(void)
+{
+	char buf[128];
+
+	for (size_t i = 0; i < PW_ARRAY_SIZE(fmt_cases); i++) {
+		struct pw_addr a, b;
+		struct pw_ival iv;
+		enum pw_fam f;
+
+		pw_addr_parse(fmt_cases[i].addr, &a);
+		f = pw_addr_fam(&a);
+		iv.lo = iv.hi = pw_addr_to_u128(&a);
+		if (fmt_cases[i].hi) {
+			pw_addr_parse(fmt_cases[i].hi, &b);
+			iv.hi = pw_addr_to_u128(&b);
+		} else if (fmt_cases[i].len) {
+			struct pw_cidr c = { a, (uint8_t)fmt_cases[i].len };
+
+			iv = pw_cidr_ival(&c);
+		}
+		pw_ival_format(&iv, f, buf, sizeof(buf));
+		CHECK(!strcmp(buf, fmt_cases[i].out), "format: '%s' not '%s'",
+		      buf, fmt_cases[i].out);
+	}
+}
+
+static const struct {
+	const char *in;
+	size_t len;
+	const char *out;
+} san_cases[] = {
+	{ "shop/web", 64, "shop/web" },
+	{ "a\"b;c d", 64, "a_b_c_d" },
+	{ "x\ny}{", 64, "x_y__" },
+	{ "ns/a-very-long-name", 10, "ns/a-v..." },
+	{ "", 8, "" },
+	{ "k8s.io:x_y-z", 64, "k8s.io:x_y-z" },
+};
+
+static void test_hints(void)
+{
+	CHECK(strstr(pw_datapath_hint(-EPERM), "root") != NULL, "EPERM hint");
+	CHECK(strstr(pw_datapath_hint(EPERM), "root") != NULL, "EPERM > 0");
+	CHECK(strstr(pw_datapath_hint(-EOPNOTSUPP), "kernel") != NULL,
+	      "EOPNOTSUPP hint");
+	CHECK(strstr(pw_datapath_hint(-EIO), "unchanged") != NULL, "EIO hint");
+}
+
+static void test_sanitize(void)
+{
+	char buf[64];
+
+	for (size_t i = 0; i < PW_ARRAY_SIZE(san_cases); i++) {
+		pw_nft_sanitize(san_cases[i].in, buf, san_cases[i].len);
+		CHECK(!strcmp(buf, san_cases[i].out), "sanitize: '%s'", buf);
+	}
+}
+
+/* ---- boxes -------------------------------------------------------------- */
+
+static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
+
+static unsigned pick(unsigned n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (unsigned)(rng_state % n);
+}
+
+static bool boxes_have(const struct pw_boxes *s, unsigned a, uint8_t proto,
+		       unsigned port, size_t *hits)
+{
+	*hits = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].lo <= a && a <= s->v[i].hi &&
+		    s->v[i].proto == proto && s->v[i].plo <= port &&
+		    port <= s->v[i].phi)
+			(*hits)++;
+	return *hits > 0;
+}
+
+/* Random boxes on a small grid: the normal form holds the same points,
+ * each exactly once, sorted, and is no bigger than the input. */
+static void random_boxes(void)
+{
+	struct pw_boxes in = { 0 }, out = { 0 };
+	unsigned bad = 0;
+
+	for (unsigned round = 0; round < 300; round++) {
+		in.n = 0;
+		for (unsigned k = pick(8); k > 0; k--) {
+			unsigned lo = pick(40), plo = pick(20);
+			struct pw_box b = { .lo = lo,
+					    .hi = lo + pick(12),
+					    .proto = pick(2) ? 6 : 17,
+					    .plo = (uint16_t)plo,
+					    .phi = (uint16_t)(plo + pick(6)) };
+
+			pw_boxes_add(&in, &b);
+		}
+		out.n = 0;
+		for (size_t i = 0; i < in.n; i++)
+			pw_boxes_add(&out, &in.v[i]);
+		CHECK(!pw_boxes_normalize(&out, PW_FAM_V4), "normalize");
+		for (unsigned a = 0; a < 56; a++)
+			for (unsigned p = 0; p < 28; p++)
+				for (int t = 0; t < 2; t++) {
+					uint8_t proto = t ? 17 : 6;
+					size_t hin, hout;
+					bool want = boxes_have(&in, a, proto, p,
+							       &hin);
+
+					if (want != boxes_have(&out, a, proto,
+							       p, &hout) ||
+					    hout > 1)
+						bad++;
+				}
+		for (size_t i = 1; i < out.n; i++)
+			if (out.v[i - 1].lo > out.v[i].lo)
+				bad++;
+		if (out.n > in.n * 3)
+			bad++;
+	}
+	CHECK(!bad, "random boxes: %u wrong points", bad);
+	free(in.v);
+	free(out.v);
+}
+
+static void test_boxes(void)
+{
+	struct pw_boxes s = { 0 };
+	static const struct pw_box in[] = {
+		{ 10, 19, 6, 80, 80 },		{ 15, 29, 6, 80, 90 },
+		{ 20, 29, 6, 443, 443 },	{ 20, 29, 6, 91, 100 },
+		{ 0, 4294967295u, 17, 53, 53 },
+	};
+	static const struct pw_box want[] = {
+		{ 0, 4294967295u, 17, 53, 53 }, { 10, 14, 6, 80, 80 },
+		{ 15, 19, 6, 80, 90 },		{ 20, 29, 6, 80, 100 },
+		{ 20, 29, 6, 443, 443 },
+	};
+	bool same;
+
+	for (size_t i = 0; i < PW_ARRAY_SIZE(in); i++)
+		pw_boxes_add(&s, &in[i]);
+	CHECK(!pw_boxes_normalize(&s, PW_FAM_V4), "normalize");
+	same = s.n == PW_ARRAY_SIZE(want);
+	for (size_t i = 0; same && i < s.n; i++)
+		same = s.v[i].lo == want[i].lo && s.v[i].hi == want[i].hi &&
+		       s.v[i].proto == want[i].proto &&
+		       s.v[i].plo == want[i].plo && s.v[i].phi == want[i].phi;
+	CHECK(same, "boxes: %zu elements, not the expected 5", s.n);
+	free(s.v);
+
+	/* The whole IPv6 space: the last cut must not wrap around, and the
+	 * top address's ports 1-2 and 3 join into 1-3. */
+	s = (struct pw_boxes){ 0 };
+	{
+		struct pw_box all = { 0, ~(pw_u128)0, 6, 1, 2 };
+		struct pw_box top = { ~(pw_u128)0, ~(pw_u128)0, 6, 3, 3 };
+
+		pw_boxes_add(&s, &all);
+		pw_boxes_add(&s, &top);
+	}
+	CHECK(!pw_boxes_normalize(&s, PW_FAM_V6) && s.n == 2 &&
+		      s.v[0].hi == ~(pw_u128)0 - 1 &&
+		      s.v[1].lo == ~(pw_u128)0 && s.v[1].plo == 1 &&
+		      s.v[1].phi == 3,
+	      "v6 top: %zu elements", s.n);
+	free(s.v);
+	random_boxes();
+}
+
+/* ---- the ruleset, walked as the kernel walks it ----------------------- */
+
+static bool ivals_has(const struct pw_ivals *s, pw_u128 a)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].lo <= a && a <= s->v[i].hi)
+			return true;
+	return false;
+}
+
+static bool class_admits(const struct pw_nft_class *k, enum pw_fam f,
+			 pw_u128 peer, uint8_t proto, unsigned port)
+{
+	const struct pw_boxes *b = &k->ports[f];
+
+	if (ivals_has(&k->addr[f], peer))
+		return true;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->v[i].lo <= peer && peer <= b->v[i].hi &&
+		    b->v[i].proto == proto && b->v[i].plo <= port &&
+		    port <= b->v[i].phi)
+			return true;
+	return false;
+}
+
+/* The class a vmap sends addr to, or NULL. */
+static const struct pw_nft_class *vmap_class(const struct pw_ruleset *rs,
+					     enum pw_dir d, enum pw_fam f,
+					     pw_u128 addr)
+{
+	const struct pw_nft_vmaps *m = &rs->vmap[d][f];
+
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].addr == addr)
+			for (size_t j = 0; j < rs->ncls[d]; j++)
+				if (rs->cls[d][j].id == m->v[i].cls)
+					return &rs->cls[d][j];
+	return NULL;
+}
+
+static const uint8_t proto_nums[PW_PROTO_NR] = { 6, 17, 132 };
+
+/* The forward chain for a new connection, from the vmaps on. */
+static bool ruleset_allows(const struct pw_ruleset *rs, const struct pw_addr *s,
+			   const struct pw_addr *d, const struct pw_port *port)
+{
+	enum pw_fam f = pw_addr_fam(d);
+	pw_u128 sa = pw_addr_to_u128(s), da = pw_addr_to_u128(d);
+	uint8_t proto = proto_nums[port->proto];
+	const struct pw_nft_class *k;
+
+	k = vmap_class(rs, PW_DIR_EGRESS, f, sa);
+	if (k && !class_admits(k, f, da, proto, port->num))
+		return false;
+	k = vmap_class(rs, PW_DIR_INGRESS, f, da);
+	return !k || class_admits(k, f, sa, proto, port->num);
+}
+
+static const struct pw_addr *addr_of(const struct pw_pod *p, int family)
+{
+	for (size_t i = 0; i < p->nips; i++)
+		if (p->ips[i].family == family)
+			return &p->ips[i];
+	return NULL;
+}
+
+static const struct pw_port probe_ports[] = {
+	{ 80, PW_PROTO_TCP },	 { 8080, PW_PROTO_TCP }, { 53, PW_PROTO_UDP },
+	{ 53, PW_PROTO_TCP },	 { 8000, PW_PROTO_TCP }, { 8040, PW_PROTO_UDP },
+	{ 9000, PW_PROTO_SCTP },
+};
+
+/* Decisions compared, to show the comparison is not vacuous. */
+static unsigned long cmp_allowed, cmp_denied;
+
+static bool is_local(const struct pw_pod *p, const char *node)
+{
+	return !node || (p->node && !strcmp(p->node, node));
+}
+
+/*
+ * Every pair of pods with addresses, on every probe port: with node
+ * NULL the ruleset must decide exactly as the matrix; for one node, the
+ * pairs of two local pods exactly, and no pair the matrix allows may be
+ * dropped. Returns the number of disagreements.
+ */
+static unsigned compare_engine(const struct pw_engine *e, const char *node)
+{
+	size_t n = pw_engine_pod_count(e), np = PW_ARRAY_SIZE(probe_ports);
+	struct pw_matrix *m = pw_engine_matrix(e, probe_ports, np);
+	struct pw_ruleset *rs = pw_ruleset_new(e, node);
+	unsigned bad = 0;
+
+	if (!m || !rs) {
+		pw_matrix_free(m);
+		pw_ruleset_free(rs);
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct pw_pod *s = e->pods[i].pod;
+
+		for (size_t j = 0; j < n; j++) {
+			const struct pw_pod *d = e->pods[j].pod;
+			const struct pw_addr *sa,
+				*da = d->nips ? &d->ips[0] : NULL;
+			bool exact = is_local(s, node) && is_local(d, node);
+
+			sa = da ? addr_of(s, da->family) : NULL;
+			if (i == j || !sa)
+				continue;
+			for (size_t p = 0; p < np; p++) {
+				bool want = pw_matrix_allowed(m, p, i, j);
+				bool got = ruleset_allows(rs, sa, da,
+							  &probe_ports[p]);
+
+				if (exact)
+					*(want ? &cmp_allowed : &cmp_denied) +=
+						1;
+
+				if (want != got && (exact || want)) {
+					if (bad++ < 5)
+						printf("  %s -> %s %u/%s: engine %d, nft %d\n",
+						       e->pods[i].name,
+						       e->pods[j].name,
+						       probe_ports[p].num,
+						       pw_proto_name(
+							       probe_ports[p]
+								       .proto),
+						       want, got);
+				}
+			}
+		}
+	}
+	pw_matrix_free(m);
+	pw_ruleset_free(rs);
+	return bad;
+}
+
+/* ---- random clusters ---------------------------------------------------- */
+
+static const char *const labels[] = { "", "app=a", "app=b", "app=a,tier=1",
+				      "app=c,tier=2" };
+static const char *const sels[] = { "",	     "app=a",	       "app in (a,c)",
+				    "!tier", "tier notin (1)", "ml:app=b",
+				    "app" };
+static const char *const ns_sels[] = { "", "team=x", "team in (x,y)", "!team",
+				       "kubernetes.io/metadata.name=n1" };
+static const struct {
+	const char *cidr, *except;
+} blocks[] = {
+	{ "10.0.0.0/16", "10.0.1.0/24" },
+	{ "10.0.2.0/23", NULL },
+	{ "fd00::/120", "fd00::8/125" },
+	{ "0.0.0.0/0", "10.0.3.0/24,10.0.0.0/30" },
+	{ "::/0", NULL },
+	{ "10.0.0.4/30", NULL },
+};
+static const char *const types[] = { NULL, "Ingress", "Egress",
+				     "Ingress,Egress" };
+static const int cnums[] = { 80, 8080, 53, 8000, 9000 };
+
+#define PICK(a) (a[pick(PW_ARRAY_SIZE(a))])
+
+static void rand_pod(struct pw_cluster *c, unsigned i)
+{
+	char name[32], ips[64];
+	unsigned what = pick(12), sub = pick(4);
+	struct pw_pod *p;
+
+	snprintf(name, sizeof(name), "n%u/p%u", pick(3), i);
+	if (what < 4)
+		snprintf(ips, sizeof(ips), "10.0.%u.%u", sub, i);
+	else if (what < 6)
+		snprintf(ips, sizeof(ips), "fd00::%x", i);
+	else if (what < 8)
+		snprintf(ips, sizeof(ips), "10.0.%u.%u,fd00::%x", sub, i, i);
+	else if (what < 10)
+		snprintf(ips, sizeof(ips), "fd00::%x,10.0.%u.%u", i, sub, i);
+	else
+		ips[0] = '\0';
+	p = fx_pod(c, name, PICK(labels), ips[0] ? ips : NULL,
+		   pick(2) ? "node1" : "node2");
+	if (!ips[0])
+		p->kind = "Deployment";
+	for (unsigned k = pick(3); k > 0; k--)
+		fx_cport(p, k == 1 ? (pick(2) ? "http" : "dns") : NULL,
+			 PICK(cnums), pick(3) ? PW_PROTO_TCP : PW_PROTO_UDP);
+}
+
+static void rand_rule(struct pw_rule *r)
+{
+	enum pw_proto proto;
+	unsigned b;
+
+	for (unsigned j = pick(3); j > 0; j--) {
+		switch (pick(4)) {
+		case 0:
+			fx_peer(r, PICK(sels), NULL);
+			break;
+		case 1:
+			fx_peer(r, PICK(sels), PICK(ns_sels));
+			break;
+		default:
+			b = pick(PW_ARRAY_SIZE(blocks));
+			fx_peer_ip(r, blocks[b].cidr, blocks[b].except);
+		}
+	}
+	for (unsigned j = pick(3); j > 0; j--) {
+		proto = pick(4) ? (pick(3) ? PW_PROTO_TCP : PW_PROTO_UDP) :
+				  PW_PROTO_SCTP;
+		switch (pick(4)) {
+		case 0:
+			fx_port(r, proto, 0, 0);
+			break;
+		case 1:
+			fx_port(r, proto, 8000, 8080);
+			break;
+		case 2:
+			fx_port_named(r, proto, pick(2) ? "http" : "dns");
+			break;
+		default:
+			fx_port(r, proto, PICK(cnums), 0);
+		}
+	}
+}
+
+static struct pw_cluster *rand_cluster(void)
+{
+	struct pw_cluster *c = fx_new();
+	unsigned npods = 2 + pick(14), npols = pick(6);
+	char name[32];
+
+	fx_ns(c, "n0", "team=x");
+	fx_ns(c, "n1", "team=y");
+	fx_ns(c, "n2", "");
+	fx_node(c, "node1", "192.168.0.1");
+	fx_node(c, "node2", "192.168.0.2");
+	for (unsigned i = 0; i < npods; i++)
+		rand_pod(c, i);
+	for (unsigned i = 0; i < npols; i++) {
+		struct pw_policy *p;
+
+		snprintf(name, sizeof(name), "n%u/pol%u", pick(3), i);
+		p = fx_pol(c, name, PICK(sels), PICK(types));
+		for (int d = 0; d < PW_DIR_NR; d++)
+			for (unsigned k = pick(3); k > 0; k--)
+				rand_rule(fx_rule(p, (enum pw_dir)d));
+	}
+	fx_finalize(c);
+	return c;
+}
+
+static void test_random_clusters(void)
+{
+	unsigned bad = 0, rounds = 400;
+
+	for (unsigned r = 0; r < rounds; r++) {
+		struct pw_cluster *c = rand_cluster();
+		struct pw_engine *e = pw_engine_new(c);
+
+		if (!e) {
+			bad++;
+		} else {
+			bad += compare_engine(e, NULL);
+			bad += compare_engine(e, "node1");
+		}
+		pw_engine_free(e);
+		fx_free(c);
+	}
+	CHECK(!bad, "random clusters: %u disagreements with the engine", bad);
+	CHECK(cmp_allowed > 10000 && cmp_denied > 10000,
+	      "random clusters: only %lu allowed and %lu denied decisions",
+	      cmp_allowed, cmp_denied);
+	printf("random clusters: %lu allowed, %lu denied decisions agree\n",
+	       cmp_allowed, cmp_denied);
+}
+
+/* Every comment "..." of the text: at most 128 characters, none of '"'
+ * or a newline inside (nft's limit, and nothing to break out of). */
+static bool comments_ok(const char *text)
+{
+	for (const char *p = strstr(text, "comment \""); p;
+	     p = strstr(p, "comment \"")) {
+		size_t n;
+
+		p += strlen("comment \"");
+		n = strcspn(p, "\"\n");
+		if (p[n] != '"' || n > 128)
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+/* Long, hostile names end up as short, harmless comments. */
+static void test_long_names(void)
+{
+	struct pw_cluster *c = fx_new();
+	struct pw_engine *e;
+	struct pw_ruleset *rs = NULL;
+	char name[300], *text = NULL;
+
+	memset(name, 'x', sizeof(name));
+	memcpy(name, "n0/", 3);
+	name[200] = '\0';
+	fx_pod(c, name, "app=a", "10.9.0.1", NULL);
+	for (int i = 0; i < 6; i++) {
+		snprintf(
+			name, sizeof(name),
+			"n0/policy-%d-with-a-name-long-enough-to-fill-a-comment"
+			"-\"quoted\"-and-more-and-more",
+			i);
+		fx_rule(fx_pol(c, name, "", "Ingress,Egress"), PW_DIR_INGRESS);
+	}
+	fx_finalize(c);
+	e = pw_engine_new(c);
+	if (e)
+		rs = pw_ruleset_new(e, NULL);
+	CHECK(rs && !pw_ruleset_render(rs, &text) && comments_ok(text),
+	      "long names: comments too long or broken");
+	CHECK(text && !strchr(strstr(text, "table inet") ?: "", '\\'),
+	      "long names: a backslash reached the ruleset");
+	free(text);
+	pw_ruleset_free(rs);
+	pw_engine_free(e);
+	fx_free(c);
+}
+
+/* ---- golden rulesets ---------------------------------------------------- */
+
+#define GOLDEN_DIR "tests/golden/nft"
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *o;
+	int ch;
+
+	if (!f)
+		return NULL;
+	o = open_memstream(&buf, &len);
+	while (o && (ch = getc(f)) != EOF)
+		putc(ch, o);
+	if (o)
+		fclose(o);
+	fclose(f);
+	return buf;
+}
+
+/* Compiles one case directory; the text, or NULL. */
+static char *golden_compile(const char *dir, const char *node)
+{
+	struct pw_cluster *c = pw_cluster_new();
+	struct pw_diags *d = pw_diags_new();
+	struct pw_engine *e = NULL;
+	struct pw_ruleset *rs = NULL;
+	char *text = NULL;
+
+	if (c && d && !pw_cluster_load_path(c, dir, d) &&
+	    !pw_cluster_finalize(c, d))
+		e = pw_engine_new(c);
+	if (e)
+		rs = pw_ruleset_new(e, node);
+	if (rs && pw_ruleset_render(rs, &text))
+		text = NULL;
+	if (e)
+		CHECK(!compare_engine(e, node),
+		      "%s: ruleset and engine disagree", dir);
+	pw_ruleset_free(rs);
+	pw_engine_free(e);
+	pw_diags_free(d);
+	pw_cluster_free(c);
+	return text;
+}
+
+static void golden_one(const char *name)
+{
+	char dir[512], path[600], *node, *want, *got;
+	const char *update = getenv("UPDATE_GOLDEN");
+
+	snprintf(dir, sizeof(dir), "%s/%s", GOLDEN_DIR, name);
+	snprintf(path, sizeof(path), "%s/node", dir);
+	node = slurp(path);
+	if (node)
+		node[strcspn(node, "\n")] = '\0';
+	got = golden_compile(dir, node);
+	snprintf(path, sizeof(path), "%s/expected.nft", dir);
+	if (got && update && !strcmp(update, "1")) {
+		FILE *f = fopen(path, "w");
+
+		CHECK(f && fputs(got, f) >= 0 && !fclose(f), "write %s", path);
+	}
+	CHECK(got && comments_ok(got), "%s: a comment is too long", name);
+	want = slurp(path);
+	CHECK(got && want && !strcmp(got, want),
+	      "%s: the compiled ruleset differs from expected.nft "
+	      "(podwall compile%s%s %s | diff %s -)",
+	      name, node ? " --node " : "", node ? node : "", dir, path);
+	free(node);
+	free(want);
+	free(got);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void test_golden(void)
+{
+	DIR *d = opendir(GOLDEN_DIR);
+	char *names[64];
+	size_t n = 0;
+	struct dirent *de;
+
+	CHECK(d != NULL, "%s: %s (run from the repository root)", GOLDEN_DIR,
+	      strerror(errno));
+	while (d && (de = readdir(d)) && n < PW_ARRAY_SIZE(names)) {
+		char path[600];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/%s", GOLDEN_DIR, de->d_name);
+		if (de->d_name[0] != '.' && !stat(path, &st) &&
+		    S_ISDIR(st.st_mode))
+			names[n++] = strdup(de->d_name);
+	}
+	if (d)
+		closedir(d);
+	CHECK(n >= 4, "only %zu golden cases", n);
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		golden_one(names[i]);
+		free(names[i]);
+	}
+}
+
+int main(void)
+{
+	test_ivals();
+	test_ipblocks();
+	test_format();
+	test_sanitize();
+	test_hints();
+	test_boxes();
+	test_random_clusters();
+	test_long_names();
+	test_golden();
+	return check_done("test_nft");
+}
