@@ -40,12 +40,18 @@ say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
 DEB_PKGS := gcc make pkg-config libyaml-dev clang libclang-rt-14-dev \
-	    python3 time nftables libnftables-dev iproute2
+	    python3 time nftables libnftables-dev libnftnl-dev libmnl-dev \
+	    iproute2 libcurl4-openssl-dev libjansson-dev
+# Only the tests need these (the report is checked in a headless browser).
+TEST_DEB_PKGS := chromium
 
-PKGS := yaml-0.1 libnftables
+PKGS := yaml-0.1 libnftables libnftnl libmnl
+# The agent alone talks to the Kubernetes API.
+PODWALLD_PKGS := libcurl jansson
 # Deferred (=) so that pkg-config runs after the dependencies are installed.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(PODWALLD_PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
+PODWALLD_LIBS = $(shell pkg-config --libs $(PODWALLD_PKGS))
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes \
 	-Wstrict-prototypes -Wno-unused-parameter -Wvla
@@ -71,6 +77,8 @@ LIB_SRCS := $(sort $(wildcard lib/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 PODWALL_SRCS := $(sort $(wildcard cmd/podwall/*.c))
 PODWALL_OBJS := $(PODWALL_SRCS:%.c=$(O)/%.o)
+PODWALLD_SRCS := $(sort $(wildcard cmd/podwalld/*.c))
+PODWALLD_OBJS := $(PODWALLD_SRCS:%.c=$(O)/%.o)
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(O)/tests/%)
 TOOL_SRCS := tests/conformance.c
@@ -83,15 +91,19 @@ FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=build-fuzz/fuzz/%)
 LIBA := $(O)/libpodwall.a
 LIBSO := $(O)/libpodwall.so
 PODWALL := $(O)/podwall
+PODWALLD := $(if $(PODWALLD_SRCS),$(O)/podwalld)
 DEPS_STAMP := .deps-installed
+TEST_DEPS_STAMP := .test-deps-installed
 
 .PHONY: all deps demo test check-unit bench fuzz format clean
-all: $(PODWALL) $(LIBSO) $(TEST_BINS) $(TOOL_BINS) $(BENCH_BINS)
+all: $(PODWALL) $(PODWALLD) $(LIBSO) $(TEST_BINS) $(TOOL_BINS) $(BENCH_BINS)
 
 # -- dependencies ---------------------------------------------------------
 deps: $(DEPS_STAMP)
-$(DEPS_STAMP): Makefile
-	$(Q)missing=; for p in $(DEB_PKGS); do \
+$(DEPS_STAMP): DEB := $(DEB_PKGS)
+$(TEST_DEPS_STAMP): DEB := $(TEST_DEB_PKGS)
+$(DEPS_STAMP) $(TEST_DEPS_STAMP): Makefile
+	$(Q)missing=; for p in $(DEB); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 			grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
@@ -123,6 +135,10 @@ $(LIBSO): $(LIB_OBJS)
 $(PODWALL): $(PODWALL_OBJS) $(LIBA)
 	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $(PODWALL_OBJS) $(LIBA) $(LIBS)
 
+$(O)/podwalld: $(PODWALLD_OBJS) $(LIBA)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $(PODWALLD_OBJS) $(LIBA) \
+		$(LIBS) $(PODWALLD_LIBS)
+
 $(TEST_BINS) $(TOOL_BINS): $(O)/tests/%: $(O)/tests/%.o $(LIBA)
 	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
 
@@ -149,7 +165,7 @@ demo: all
 	$(Q)PODWALL=$(PODWALL) sh examples/demo.sh
 
 # The whole suite runs on the sanitized build; the fuzzers run briefly.
-test: all
+test: all | $(TEST_DEPS_STAMP)
 	$(Q)$(MAKE) --no-print-directory SANITIZE=address,undefined all
 	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)SHARED=$(SHARED) BUILD=build-san FUZZBUILD=build-fuzz \
@@ -164,5 +180,6 @@ format:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJS:.o=.d) $(PODWALL_OBJS:.o=.d) $(TEST_BINS:=.d) \
+-include $(LIB_OBJS:.o=.d) $(PODWALL_OBJS:.o=.d) $(PODWALLD_OBJS:.o=.d) \
+	$(TEST_BINS:=.d) \
 	$(TOOL_BINS:=.d) $(BENCH_BINS:=.d)
