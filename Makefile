@@ -40,8 +40,8 @@ say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
 DEB_PKGS := gcc make pkg-config libyaml-dev clang libclang-rt-14-dev \
-	    python3 time nftables libnftables-dev libnftnl-dev libmnl-dev \
-	    iproute2 libcurl4-openssl-dev libjansson-dev
+	    python3 python3-yaml time nftables libnftables-dev libnftnl-dev libmnl-dev \
+	    iproute2 libcurl4-openssl-dev libjansson-dev openssl
 # Only the tests need these (the report is checked in a headless browser).
 TEST_DEB_PKGS := chromium
 
@@ -156,9 +156,16 @@ fuzz: $(DEPS_STAMP)
 fuzz-bins: $(FUZZ_BINS)
 
 $(FUZZ_BINS): build-fuzz/fuzz/%: build-fuzz/fuzz/%.o $(LIBA)
-	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBA) $(LIBS)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBA) \
+		$(LIBS) $(FUZZ_LIBS)
 
 build-fuzz/fuzz/%.o: ALL_CFLAGS += -Ilib
+
+# The agent's API parsers are fuzzed from their own sources.
+build-fuzz/fuzz/fuzz_kube: build-fuzz/cmd/podwalld/kube_json.o \
+	build-fuzz/cmd/podwalld/kube_config.o
+build-fuzz/fuzz/fuzz_kube: FUZZ_LIBS = $(PODWALLD_LIBS)
+build-fuzz/fuzz/fuzz_kube.o: ALL_CFLAGS += -Icmd/podwalld
 
 # -- running --------------------------------------------------------------
 demo: all
@@ -173,6 +180,8 @@ test: all | $(TEST_DEPS_STAMP)
 
 bench: all
 	$(Q)BUILD=$(O) sh bench/run.sh
+	$(Q)BUILD=$(O) sh bench/analysis.sh
+	$(Q)BUILD=$(O) sh bench/datapath.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -3,7 +3,10 @@
 #
 # A guided tour of podwall on the shop example (examples/shop): check the
 # manifests, ask why a few connections are allowed or denied, and print
-# the reachability matrix.
+# the reachability matrix. As root, the shop is then built in the lab
+# (network namespaces on this machine, enforced by the kernel through
+# podwall's nftables table) and real connections give the matrix again,
+# next to the engine's; without root that part is skipped, with the reason.
 #
 #   PODWALL=build/podwall sh examples/demo.sh      (what `make demo` runs)
 #
@@ -105,6 +108,24 @@ heading "9. The whole picture: who can open a connection to whom"
 say "Every pod against every pod, on the API port and the database port."
 say "Workload templates (name[Kind]) stand for pods not yet running."
 expect 0 matrix -f "$SHOP" --port 8080 --port 5432
+
+heading "10. The same picture from real packets"
+LAB_PORTS="--port 8080 --port 5432 --port 53/UDP"
+if [ "$(id -u)" != 0 ]; then
+	say "Skipped: the lab builds the shop out of network namespaces and"
+	say "nftables tables, which needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN)."
+	say "Run \`sudo make demo\` to see it."
+else
+	say "podwall builds the shop on this machine: one network namespace per"
+	say "pod, one per node spec.nodeName names, a server in every pod on"
+	say "each port, and on every node the ruleset \`podwall apply\` would"
+	say "load. Then every pod opens a real connection to every other pod:"
+	say "TCP to the API and the database, UDP to DNS. Each table shows what"
+	say "the traffic did next to what the engine says: + and . agree"
+	say "(connected, dropped); A or D would be a disagreement."
+	# shellcheck disable=SC2086
+	expect 0 lab run $LAB_PORTS "$SHOP"
+fi
 
 heading "Summary"
 if [ "$failed" -ne 0 ]; then

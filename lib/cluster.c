@@ -26,6 +26,13 @@ void pw_labels_clear(struct pw_labels *l)
 	memset(l, 0, sizeof(*l));
 }
 
+void pw_owner_clear(struct pw_owner *o)
+{
+	free(o->kind);
+	free(o->name);
+	memset(o, 0, sizeof(*o));
+}
+
 static void req_clear(struct pw_sel_req *r)
 {
 	free(r->key);
@@ -71,6 +78,7 @@ void pw_policy_clear(struct pw_policy *p)
 {
 	free(p->ns);
 	free(p->name);
+	pw_labels_clear(&p->annotations);
 	pw_selector_clear(&p->pod_sel);
 	for (size_t i = 0; i < p->ntypes; i++)
 		free(p->types[i].text);
@@ -88,6 +96,8 @@ void pw_pod_clear(struct pw_pod *p)
 	free(p->ns);
 	free(p->name);
 	pw_labels_clear(&p->labels);
+	pw_labels_clear(&p->annotations);
+	pw_owner_clear(&p->owner);
 	free(p->node);
 	for (size_t i = 0; i < p->nports; i++) {
 		free(p->ports[i].name);
@@ -101,12 +111,14 @@ void pw_namespace_clear(struct pw_namespace *n)
 {
 	free(n->name);
 	pw_labels_clear(&n->labels);
+	pw_labels_clear(&n->annotations);
 	memset(n, 0, sizeof(*n));
 }
 
 void pw_node_clear(struct pw_node *n)
 {
 	free(n->name);
+	pw_labels_clear(&n->annotations);
 	free(n->addrs);
 	free(n->pod_cidrs);
 	memset(n, 0, sizeof(*n));
@@ -116,6 +128,7 @@ void pw_service_clear(struct pw_service *s)
 {
 	free(s->ns);
 	free(s->name);
+	pw_labels_clear(&s->annotations);
 	pw_labels_clear(&s->selector);
 	free(s->cluster_ips);
 	for (size_t i = 0; i < s->nports; i++) {
@@ -493,4 +506,163 @@ PW_EXPORT size_t pw_cluster_file_count(const struct pw_cluster *c)
 PW_EXPORT const char *pw_cluster_file_name(const struct pw_cluster *c, size_t i)
 {
 	return i < c->nfiles ? c->files[i] : NULL;
+}
+
+/* ---- public accessors --------------------------------------------- */
+
+static const struct pw_pod *pod_at(const struct pw_cluster *c, size_t i)
+{
+	return i < c->npods ? &c->pods[i] : NULL;
+}
+
+PW_EXPORT const char *pw_cluster_pod_namespace(const struct pw_cluster *c,
+					       size_t i)
+{
+	const struct pw_pod *p = pod_at(c, i);
+
+	return p ? p->ns : NULL;
+}
+
+PW_EXPORT const char *pw_cluster_pod_name(const struct pw_cluster *c, size_t i)
+{
+	const struct pw_pod *p = pod_at(c, i);
+
+	return p ? p->name : NULL;
+}
+
+PW_EXPORT const char *pw_cluster_pod_kind(const struct pw_cluster *c, size_t i)
+{
+	const struct pw_pod *p = pod_at(c, i);
+
+	return p ? p->kind : NULL;
+}
+
+PW_EXPORT const char *pw_cluster_pod_node(const struct pw_cluster *c, size_t i)
+{
+	const struct pw_pod *p = pod_at(c, i);
+
+	return p ? p->node : NULL;
+}
+
+PW_EXPORT bool pw_cluster_pod_host_network(const struct pw_cluster *c, size_t i)
+{
+	const struct pw_pod *p = pod_at(c, i);
+
+	return p && p->host_network;
+}
+
+PW_EXPORT bool pw_cluster_pod_finished(const struct pw_cluster *c, size_t i)
+{
+	const struct pw_pod *p = pod_at(c, i);
+
+	return p &&
+	       (p->phase == PW_PHASE_SUCCEEDED || p->phase == PW_PHASE_FAILED);
+}
+
+PW_EXPORT size_t pw_cluster_pod_addrs(const struct pw_cluster *c, size_t i,
+				      struct pw_addr *out, size_t max)
+{
+	const struct pw_pod *p = pod_at(c, i);
+
+	if (!p)
+		return 0;
+	for (size_t k = 0; k < p->nips && k < max; k++)
+		out[k] = p->ips[k];
+	return p->nips;
+}
+
+/* Validation keeps container ports in 1..65535; the check is for an
+ * unvalidated cluster, whose other ports are left out. */
+PW_EXPORT size_t pw_cluster_pod_ports(const struct pw_cluster *c, size_t i,
+				      struct pw_port *out, size_t max)
+{
+	const struct pw_pod *p = pod_at(c, i);
+	size_t n = 0;
+
+	for (size_t k = 0; p && k < p->nports; k++) {
+		const struct pw_cport *cp = &p->ports[k];
+
+		if (cp->port < 1 || cp->port > 65535)
+			continue;
+		if (n < max)
+			out[n] = (struct pw_port){ (uint16_t)cp->port,
+						   (uint8_t)cp->proto };
+		n++;
+	}
+	return n;
+}
+
+static bool assignable(const struct pw_pod *p, const char *node,
+		       const struct pw_addr *addr)
+{
+	if (!p || p->kind || p->host_network)
+		return false;
+	if (node && (!node[0] || strlen(node) > 253))
+		return false;
+	return !addr || addr->family == 4 || addr->family == 6;
+}
+
+PW_EXPORT int pw_cluster_pod_assign(struct pw_cluster *c, size_t i,
+				    const char *node,
+				    const struct pw_addr *addr)
+{
+	struct pw_pod *p = i < c->npods ? &c->pods[i] : NULL;
+	char *copy = NULL;
+
+	if (!assignable(p, node, addr))
+		return -EINVAL;
+	if ((node && p->node) || (addr && p->nips))
+		return -EEXIST;
+	if (node && !(copy = strdup(node)))
+		return -ENOMEM;
+	if (copy)
+		p->node = copy;
+	if (addr) {
+		/* IPv4 leaves the rest zero, so addresses compare with memcmp */
+		memset(&p->ips[0], 0, sizeof(p->ips[0]));
+		p->ips[0].family = addr->family;
+		memcpy(p->ips[0].b, addr->b, addr->family == 4 ? 4 : 16);
+		p->nips = 1;
+	}
+	return 0;
+}
+
+PW_EXPORT const char *pw_cluster_node_name(const struct pw_cluster *c, size_t i)
+{
+	return i < c->nnodes ? c->nodes[i].name : NULL;
+}
+
+static const struct pw_node *node_named(const struct pw_cluster *c,
+					const char *name)
+{
+	for (size_t i = 0; name && i < c->nnodes; i++)
+		if (!strcmp(c->nodes[i].name, name))
+			return &c->nodes[i];
+	return NULL;
+}
+
+PW_EXPORT size_t pw_cluster_node_addrs(const struct pw_cluster *c,
+				       const char *name, struct pw_addr *out,
+				       size_t max)
+{
+	const struct pw_node *n = node_named(c, name);
+
+	if (!n)
+		return 0;
+	for (size_t k = 0; k < n->naddrs && k < max; k++)
+		out[k] = n->addrs[k];
+	return n->naddrs;
+}
+
+PW_EXPORT size_t pw_cluster_node_pod_cidrs(const struct pw_cluster *c,
+					   const char *name,
+					   struct pw_cidr *out, size_t max)
+{
+	const struct pw_node *n = node_named(c, name);
+
+	if (!n)
+		return 0;
+	for (size_t k = 0; k < n->npod_cidrs && k < max; k++)
+		out[k] = n->pod_cidrs[k];
+	return n->npod_cidrs;
 }

@@ -27,6 +27,8 @@
 
 typedef unsigned __int128 pw_u128;
 
+struct pw_nft_image;
+
 enum pw_fam {
 	PW_FAM_V4,
 	PW_FAM_V6,
@@ -82,6 +84,18 @@ struct pw_addrs {
 	size_t n, cap;
 };
 
+/* Anti-spoofing: packets entering from interface ifname may carry
+ * source addr (a local pod's address, whose route leads there). */
+struct pw_nft_spoof {
+	char ifname[16]; /* IFNAMSIZ, NUL-padded as the kernel compares */
+	pw_u128 addr;
+};
+
+struct pw_nft_spoofs {
+	struct pw_nft_spoof *v;
+	size_t n, cap;
+};
+
 struct pw_ruleset {
 	char *node; /* NULL: every pod is local */
 	struct pw_nft_class *cls[PW_DIR_NR];
@@ -90,7 +104,14 @@ struct pw_ruleset {
 	struct pw_ivals ranges[PW_FAM_NR]; /* this node's pod CIDRs */
 	struct pw_addrs known[PW_FAM_NR]; /* every pod address */
 	struct pw_addrs self[PW_FAM_NR]; /* local pod addresses */
+	struct pw_nft_spoofs spoof[PW_FAM_NR]; /* sorted by (ifname, addr) */
 	size_t nlocal, nskipped;
+	/* The kernel form of the ruleset (nft_image.h), built the first
+	 * time it is applied and kept, so that the next update compares
+	 * against it without building it again. A cache: filled through a
+	 * const pointer, so one ruleset is not applied from two threads at
+	 * once. */
+	struct pw_nft_image *image;
 };
 
 /* The highest address of a family. */
@@ -134,5 +155,17 @@ int pw_ival_format(const struct pw_ival *iv, enum pw_fam f, char *buf,
 /* Copies s into buf keeping [A-Za-z0-9_./:-] and writing '_' for any
  * other byte, cut at len - 1 with "..." when longer. */
 void pw_nft_sanitize(const char *s, char *buf, size_t len);
+
+/* The distinct interface names of the anti-spoofing entries, sorted:
+ * their number; *out (when out is not NULL) a malloc'd array of borrowed
+ * names, NULL on ENOMEM (then 0). */
+size_t pw_nft_ifnames(const struct pw_ruleset *rs, const char ***out);
+
+/* Frees the cached kernel image of a ruleset (nft_image.c). */
+void pw_nft_image_free(struct pw_nft_image *img);
+
+/* Whether this process may change nf_tables in its network namespace
+ * (CAP_NET_ADMIN); true when that cannot be told. */
+bool pw_nft_may_admin_net(void);
 
 #endif

@@ -364,15 +364,100 @@ static void meta_labels(struct pw_dec *x, const struct pw_ynode *v, void *obj)
 	pw_dec_labels(x, v, &((struct pw_meta *)obj)->labels);
 }
 
-/* Annotations are not modelled, but a non-string value is still the
- * error the API server would give. */
+/* Annotations are typed as labels are: a non-string value is the error
+ * the API server would give. */
 static void meta_annotations(struct pw_dec *x, const struct pw_ynode *v,
 			     void *obj)
 {
-	struct pw_labels l = { 0 };
+	struct pw_meta *m = obj;
 
-	pw_dec_labels(x, v, &l);
-	pw_labels_clear(&l);
+	pw_labels_clear(&m->annotations);
+	pw_dec_labels(x, v, &m->annotations);
+}
+
+/* One ownerReferences entry, read into a scratch owner. */
+struct owner_doc {
+	struct pw_owner o;
+	bool controller;
+};
+
+static void owner_kind(struct pw_dec *x, const struct pw_ynode *v, void *obj)
+{
+	struct owner_doc *d = obj;
+
+	free(d->o.kind);
+	pw_dec_str(x, v, &d->o.kind);
+}
+
+static void owner_name(struct pw_dec *x, const struct pw_ynode *v, void *obj)
+{
+	struct owner_doc *d = obj;
+
+	free(d->o.name);
+	pw_dec_str(x, v, &d->o.name);
+}
+
+static void owner_str(struct pw_dec *x, const struct pw_ynode *v, void *obj)
+{
+	char *s;
+
+	if (pw_dec_str(x, v, &s))
+		free(s);
+}
+
+static void owner_controller(struct pw_dec *x, const struct pw_ynode *v,
+			     void *obj)
+{
+	pw_dec_bool(x, v, &((struct owner_doc *)obj)->controller);
+}
+
+static void owner_bool(struct pw_dec *x, const struct pw_ynode *v, void *obj)
+{
+	bool b;
+
+	pw_dec_bool(x, v, &b);
+}
+
+static const struct pw_field owner_fields[] = {
+	{ "apiVersion", owner_str },
+	{ "kind", owner_kind },
+	{ "name", owner_name },
+	{ "uid", owner_str },
+	{ "controller", owner_controller },
+	{ "blockOwnerDeletion", owner_bool },
+};
+
+/* The entry with controller: true is kept; the API allows only one. */
+static void owner_item(struct pw_dec *x, const struct pw_ynode *n, void *item,
+		       void *ctx)
+{
+	struct pw_meta *m = ctx;
+	struct owner_doc d = { 0 };
+
+	PW_DEC_MAP(x, n, owner_fields, &d);
+	if (!d.controller || !pw_dec_ok(x)) {
+		pw_owner_clear(&d.o);
+		return;
+	}
+	if (m->owner.kind)
+		pw_dec_err(x, n,
+			   "only one reference can have controller set to "
+			   "true");
+	if (m->owner.kind || !d.o.kind || !d.o.kind[0] || !d.o.name ||
+	    !d.o.name[0]) {
+		pw_owner_clear(&d.o);
+		return;
+	}
+	m->owner = d.o;
+}
+
+static void meta_owners(struct pw_dec *x, const struct pw_ynode *v, void *obj)
+{
+	struct pw_meta *m = obj;
+	size_t n;
+
+	pw_owner_clear(&m->owner);
+	free(pw_dec_array(x, v, 1, &n, owner_item, m));
 }
 
 static const struct pw_field meta_fields[] = {
@@ -387,7 +472,7 @@ static const struct pw_field meta_fields[] = {
 	{ "creationTimestamp", NULL },
 	{ "deletionTimestamp", NULL },
 	{ "deletionGracePeriodSeconds", NULL },
-	{ "ownerReferences", NULL },
+	{ "ownerReferences", meta_owners },
 	{ "finalizers", NULL },
 	{ "managedFields", NULL },
 	{ "selfLink", NULL },
@@ -405,6 +490,8 @@ void pw_meta_clear(struct pw_meta *m)
 	free(m->name);
 	free(m->ns);
 	pw_labels_clear(&m->labels);
+	pw_labels_clear(&m->annotations);
+	pw_owner_clear(&m->owner);
 	memset(m, 0, sizeof(*m));
 }
 

@@ -108,6 +108,8 @@ struct pw_meta {
 	char *name;
 	char *ns;
 	struct pw_labels labels;
+	struct pw_labels annotations;
+	struct pw_owner owner; /* the ownerReferences entry with controller */
 	struct pw_pos pos; /* of metadata */
 	struct pw_pos name_pos;
 	struct pw_pos ns_pos;

@@ -43,11 +43,12 @@ void pw_decode_namespace(struct pw_dec *x, const struct pw_kind_ops *k,
 	}
 	ns->name = m.name;
 	ns->labels = m.labels;
+	ns->annotations = m.annotations;
 	ns->declared = true;
 	ns->pos = root->pos;
 	ns->name_pos = m.name_pos;
 	m.name = NULL;
-	m.labels = (struct pw_labels){ 0 };
+	m.labels = m.annotations = (struct pw_labels){ 0 };
 out_clear:
 	pw_meta_clear(&m);
 }
@@ -402,11 +403,18 @@ static void pod_commit(struct pw_dec *x, const struct pw_ynode *root,
 	p->ns = m->ns;
 	p->name = m->name;
 	p->labels = m->labels;
+	p->annotations = m->annotations;
 	p->pos = root->pos;
 	p->name_pos = m->name_pos;
+	p->ns_pos = m->ns_pos;
+	if (!p->kind)
+		p->owner = m->owner;
+	else
+		pw_owner_clear(&m->owner);
 	memset(pod, 0, sizeof(*pod));
 	m->ns = m->name = NULL;
-	m->labels = (struct pw_labels){ 0 };
+	m->labels = m->annotations = (struct pw_labels){ 0 };
+	m->owner = (struct pw_owner){ 0 };
 }
 
 void pw_decode_pod(struct pw_dec *x, const struct pw_kind_ops *k,
@@ -785,9 +793,11 @@ void pw_decode_node(struct pw_dec *x, const struct pw_kind_ops *k,
 	}
 	*n = d.node;
 	n->name = d.meta.name;
+	n->annotations = d.meta.annotations;
 	n->pos = root->pos;
 	n->name_pos = d.meta.name_pos;
 	d.meta.name = NULL;
+	d.meta.annotations = (struct pw_labels){ 0 };
 	memset(&d.node, 0, sizeof(d.node));
 out_clear:
 	pw_node_clear(&d.node);
@@ -985,9 +995,12 @@ void pw_decode_service(struct pw_dec *x, const struct pw_kind_ops *k,
 	*s = d.svc;
 	s->ns = d.meta.ns;
 	s->name = d.meta.name;
+	s->annotations = d.meta.annotations;
 	s->pos = root->pos;
 	s->name_pos = d.meta.name_pos;
+	s->ns_pos = d.meta.ns_pos;
 	d.meta.ns = d.meta.name = NULL;
+	d.meta.annotations = (struct pw_labels){ 0 };
 	memset(&d.svc, 0, sizeof(d.svc));
 out_clear:
 	pw_service_clear(&d.svc);

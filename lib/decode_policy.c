@@ -361,8 +361,10 @@ void pw_decode_policy(struct pw_dec *x, const struct pw_kind_ops *k,
 	p->pos = root->pos;
 	p->name_pos = d.meta.name_pos;
 	p->ns_pos = d.meta.ns_pos;
+	p->annotations = d.meta.annotations;
 	memset(&d.pol, 0, sizeof(d.pol));
 	d.meta.ns = d.meta.name = NULL;
+	d.meta.annotations = (struct pw_labels){ 0 };
 out_clear:
 	pw_policy_clear(&d.pol);
 	pw_meta_clear(&d.meta);

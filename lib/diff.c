@@ -37,6 +37,7 @@
 #include "addrclass.h"
 #include "bitset.h"
 #include "engine.h"
+#include "workload.h"
 
 enum { V_OLD, V_NEW, V_NR };
 
@@ -447,80 +448,6 @@ struct ctx {
 	struct pw_diff *d;
 };
 
-static const struct pw_label *label(const struct pw_pod *p, const char *key)
-{
-	for (size_t i = 0; i < p->labels.n; i++)
-		if (!strcmp(p->labels.v[i].key, key))
-			return &p->labels.v[i];
-	return NULL;
-}
-
-static char *workload_text(const struct pw_pod *p, const char *name, size_t len,
-			   const char *kind)
-{
-	char *s;
-
-	if (asprintf(&s, "%s/%.*s[%s]", p->ns, (int)len, name, kind) < 0)
-		return NULL;
-	return s;
-}
-
-/* Deployment pods are "NAME-HASH-xxxxx" with pod-template-hash HASH. */
-static size_t deployment_base(const struct pw_pod *p, const char *hash)
-{
-	size_t hl = strlen(hash), nl = strlen(p->name);
-
-	for (size_t i = 1; i + hl + 1 < nl; i++)
-		if (p->name[i - 1] == '-' && !strncmp(p->name + i, hash, hl) &&
-		    p->name[i + hl] == '-')
-			return i - 1;
-	return 0;
-}
-
-/* StatefulSet pods are "NAME-ORDINAL". */
-static size_t ordinal_base(const struct pw_pod *p)
-{
-	size_t n = strlen(p->name), i = n;
-
-	while (i > 0 && p->name[i - 1] >= '0' && p->name[i - 1] <= '9')
-		i--;
-	return i > 1 && i < n && p->name[i - 1] == '-' ? i - 1 : 0;
-}
-
-/* DaemonSet pods are "NAME-xxxxx". */
-static size_t suffix_base(const struct pw_pod *p)
-{
-	const char *dash = strrchr(p->name, '-');
-
-	return dash && dash > p->name && dash[1] ? (size_t)(dash - p->name) : 0;
-}
-
-/*
- * The workload a pod belongs to, from the labels its controller adds
- * ("ns/name[Kind]"), as a template of that workload is named; NULL (and
- * errno 0) when the labels name none. ownerReferences would say it more
- * directly, but the reader does not keep them.
- */
-static char *pod_workload(const struct pw_pod *p)
-{
-	const struct pw_label *l;
-	size_t base;
-
-	errno = 0;
-	if ((l = label(p, "pod-template-hash")) &&
-	    (base = deployment_base(p, l->value)))
-		return workload_text(p, p->name, base, "Deployment");
-	if (label(p, "statefulset.kubernetes.io/pod-name") &&
-	    (base = ordinal_base(p)))
-		return workload_text(p, p->name, base, "StatefulSet");
-	if (label(p, "controller-revision-hash") && (base = suffix_base(p)))
-		return workload_text(p, p->name, base, "DaemonSet");
-	if ((l = label(p, "batch.kubernetes.io/job-name")) ||
-	    (l = label(p, "job-name")))
-		return workload_text(p, l->value, strlen(l->value), "Job");
-	return NULL;
-}
-
 static long wl_find(const struct ctx *x, uint32_t ns, const char *name)
 {
 	uint64_t h = pw_hash_bytes(PW_HASH_INIT, name, strlen(name));
@@ -575,12 +502,13 @@ static int wl_add(struct ctx *x, char *name, enum pw_diff_end kind, uint32_t ns,
 static int assign_wl(struct ctx *x, struct upod *u)
 {
 	const struct pw_pod *p = u->pod;
-	char *name = p->kind ? NULL : pod_workload(p);
 	enum pw_diff_end kind = PW_DIFF_WORKLOAD;
+	const char *wkind;
+	char *name;
 	uint32_t ns;
 	long have;
 
-	if (!name && !p->kind && errno)
+	if (pw_pod_workload(p, &name, &wkind))
 		return -ENOMEM;
 	if (!name) {
 		kind = p->kind ? PW_DIFF_WORKLOAD : PW_DIFF_POD;

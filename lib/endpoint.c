@@ -279,3 +279,38 @@ PW_EXPORT const char *pw_endpoints_name(const struct pw_endpoints *eps,
 {
 	return i < eps->n ? eps->v[i].name : NULL;
 }
+
+/* ---- the service an endpoint list was named by ------------------------- */
+
+PW_EXPORT const char *
+pw_endpoints_service_namespace(const struct pw_endpoints *eps)
+{
+	return eps->svc ? eps->svc->ns : NULL;
+}
+
+PW_EXPORT const char *pw_endpoints_service_name(const struct pw_endpoints *eps)
+{
+	return eps->svc ? eps->svc->name : NULL;
+}
+
+PW_EXPORT size_t pw_endpoints_service_port_count(const struct pw_endpoints *eps)
+{
+	return eps->svc ? eps->svc->nports : 0;
+}
+
+PW_EXPORT struct pw_port
+pw_endpoints_service_port(const struct pw_endpoints *eps, size_t i,
+			  const char **name)
+{
+	const struct pw_svc_port *sp;
+
+	if (name)
+		*name = NULL;
+	if (i >= pw_endpoints_service_port_count(eps))
+		return (struct pw_port){ 0 };
+	sp = &eps->svc->ports[i];
+	if (name)
+		*name = sp->name && sp->name[0] ? sp->name : NULL;
+	/* validated: 1..65535 */
+	return (struct pw_port){ (uint16_t)sp->port, (uint8_t)sp->proto };
+}

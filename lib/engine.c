@@ -785,6 +785,31 @@ PW_EXPORT const char *pw_engine_pod_name(const struct pw_engine *e, size_t i)
 	return i < e->npods ? e->pods[i].name : NULL;
 }
 
+/* The cluster index of matrix pod i, for the cluster's accessors; the
+ * count of pods (out of range for them) when i is out of range. */
+static size_t cluster_index(const struct pw_engine *e, size_t i)
+{
+	return i < e->npods ? (size_t)(e->pods[i].pod - e->c->pods) :
+			      e->c->npods;
+}
+
+PW_EXPORT const char *pw_engine_pod_node(const struct pw_engine *e, size_t i)
+{
+	return pw_cluster_pod_node(e->c, cluster_index(e, i));
+}
+
+PW_EXPORT size_t pw_engine_pod_addrs(const struct pw_engine *e, size_t i,
+				     struct pw_addr *out, size_t max)
+{
+	return pw_cluster_pod_addrs(e->c, cluster_index(e, i), out, max);
+}
+
+PW_EXPORT size_t pw_engine_pod_ports(const struct pw_engine *e, size_t i,
+				     struct pw_port *out, size_t max)
+{
+	return pw_cluster_pod_ports(e->c, cluster_index(e, i), out, max);
+}
+
 PW_EXPORT size_t pw_engine_default_ports(const struct pw_engine *e,
 					 struct pw_port *out, size_t max)
 {

@@ -137,16 +137,17 @@ int lint_generated_labels(struct lint_ctx *x); /* PW011 lint_peers.c */
 int lint_cross_ns(struct lint_ctx *x); /* PW012 */
 int lint_no_namespace(struct lint_ctx *x); /* PW014 lint_source.c */
 
-/* ---- the manifests' own text (lint_source.c) -------------------- */
+/* ---- per-object facts (lint_source.c) ---------------------------- */
 
 /*
- * What lint reads from the manifest files besides the model: per object
- * document, the suppression annotation and whether metadata.namespace
- * was written. Built once per run from the cluster's files.
+ * An index from each object's position to what lint needs beyond its
+ * semantics: the suppression annotation (podwall.io/lint-ignore) and
+ * whether metadata.namespace was written. Built once per run from the
+ * model, so it works for standard input as for files.
  */
 struct lint_source;
 
-/* NULL and errno ENOMEM; files that cannot be read are left out. */
+/* NULL and errno ENOMEM. */
 struct lint_source *lint_source_new(const struct pw_cluster *c);
 void lint_source_free(struct lint_source *s);
 /* The annotation's text for the object at obj; NULL when none. */

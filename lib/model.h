@@ -12,6 +12,10 @@
  * value.
  *
  * All strings are owned by their object and freed with it.
+ *
+ * Every object keeps its metadata.annotations (a map of strings, typed as
+ * strictly as labels): lint reads its suppressions there, so it needs no
+ * second look at the manifests' text and works on standard input too.
  */
 #ifndef PW_MODEL_H
 #define PW_MODEL_H
@@ -26,18 +30,8 @@
 
 /* ---- addresses ---------------------------------------------------- */
 
-/* An IPv4 or IPv6 address. IPv4 uses b[0..3]; the rest is zero, so
- * addresses compare with memcmp. */
-struct pw_addr {
-	uint8_t family;	/* 4 or 6 */
-	uint8_t b[16];
-};
-
-/* A prefix with its host bits cleared. */
-struct pw_cidr {
-	struct pw_addr addr;
-	uint8_t len;
-};
+/* struct pw_addr and struct pw_cidr are public plain values: see
+ * include/podwall/cluster.h. */
 
 /* ---- labels and selectors ----------------------------------------- */
 
@@ -155,6 +149,7 @@ struct pw_policy {
 	struct pw_pos pos;	/* the document */
 	struct pw_pos name_pos;
 	struct pw_pos ns_pos;	/* zero when namespace was not written */
+	struct pw_labels annotations;	/* metadata.annotations */
 	bool has_pod_sel;
 	struct pw_selector pod_sel;
 	struct pw_policy_type *types;	/* policyTypes as written */
@@ -191,12 +186,29 @@ struct pw_cport {
 
 #define PW_POD_MAX_IPS 2	/* one per family */
 
-/* A Pod, or the pod template of a workload (kind != NULL). */
+/*
+ * The controller of a pod: the metadata.ownerReferences entry with
+ * controller: true (the API allows one), as written. Diff groups pods by
+ * it (a ReplicaSet's pods belong to its Deployment).
+ */
+struct pw_owner {
+	char *kind;		/* NULL: no controller owner */
+	char *name;
+};
+
+/*
+ * A Pod, or the pod template of a workload (kind != NULL). A template's
+ * labels are the template's; its annotations, namespace position and
+ * owner are the workload's own metadata (they describe the object the
+ * user wrote, e.g. for lint suppressions).
+ */
 struct pw_pod {
 	char *ns;
 	char *name;
 	const char *kind;	/* NULL for a Pod; "Deployment", ... (static) */
 	struct pw_labels labels;
+	struct pw_labels annotations;	/* metadata.annotations */
+	struct pw_owner owner;	/* controller owner, Pods only */
 	char *node;		/* spec.nodeName, NULL when unscheduled */
 	bool host_network;
 	enum pw_phase phase;
@@ -206,6 +218,7 @@ struct pw_pod {
 	size_t nports;
 	struct pw_pos pos;
 	struct pw_pos name_pos;
+	struct pw_pos ns_pos;	/* zero when namespace was not written */
 };
 
 struct pw_namespace {
@@ -213,6 +226,7 @@ struct pw_namespace {
 	/* Includes kubernetes.io/metadata.name = name, added at finalize
 	 * (the API server sets it and it cannot be changed). */
 	struct pw_labels labels;
+	struct pw_labels annotations;	/* metadata.annotations */
 	bool declared;		/* false: only referenced */
 	struct pw_pos pos;
 	struct pw_pos name_pos;
@@ -220,6 +234,7 @@ struct pw_namespace {
 
 struct pw_node {
 	char *name;
+	struct pw_labels annotations;	/* metadata.annotations */
 	struct pw_addr *addrs;	/* status.addresses of type InternalIP/ExternalIP */
 	size_t naddrs;
 	struct pw_cidr *pod_cidrs; /* spec.podCIDRs, else spec.podCIDR */
@@ -241,6 +256,7 @@ struct pw_svc_port {
 struct pw_service {
 	char *ns;
 	char *name;
+	struct pw_labels annotations;	/* metadata.annotations */
 	bool has_selector;
 	struct pw_labels selector;
 	struct pw_addr *cluster_ips;
@@ -249,6 +265,7 @@ struct pw_service {
 	size_t nports;
 	struct pw_pos pos;
 	struct pw_pos name_pos;
+	struct pw_pos ns_pos;	/* zero when namespace was not written */
 };
 
 /* ---- the cluster -------------------------------------------------- */
@@ -285,6 +302,7 @@ const struct pw_namespace *pw_cluster_find_ns(const struct pw_cluster *c,
 
 /* Frees what the object owns (not the object itself). */
 void pw_labels_clear(struct pw_labels *l);
+void pw_owner_clear(struct pw_owner *o);
 void pw_selector_clear(struct pw_selector *s);
 void pw_policy_clear(struct pw_policy *p);
 void pw_pod_clear(struct pw_pod *p);

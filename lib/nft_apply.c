@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Programming the kernel through libnftables.
+ * Programming the kernel through libnftables: the reference path
+ * (pw_ruleset_apply_text), and the flush. pw_ruleset_apply goes through
+ * netlink directly (nft_netlink.c); docs/DATAPATH.md says why.
  *
  * One buffer is one nftables transaction: "table inet podwall" (creates
  * the table if it is missing, so that the delete cannot fail), "delete
@@ -82,7 +84,7 @@ static char *first_line(const char *msg)
  * asking first lets the caller say it once, its way. Any doubt (capget
  * failing) answers yes and lets the kernel decide.
  */
-static bool may_admin_net(void)
+bool pw_nft_may_admin_net(void)
 {
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -104,7 +106,7 @@ static int run(const char *buf, char **errmsg)
 
 	if (errmsg)
 		*errmsg = NULL;
-	if (!may_admin_net())
+	if (!pw_nft_may_admin_net())
 		return -EPERM;
 	ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!ctx)
@@ -125,7 +127,7 @@ out_free_ctx:
 	return ret;
 }
 
-PW_EXPORT int pw_ruleset_apply(const struct pw_ruleset *rs, char **errmsg)
+PW_EXPORT int pw_ruleset_apply_text(const struct pw_ruleset *rs, char **errmsg)
 {
 	char *text, *buf;
 	size_t n;

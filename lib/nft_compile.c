@@ -924,6 +924,25 @@ static int node_ranges(struct pw_ruleset *rs, const struct pw_cluster *c)
 	return 0;
 }
 
+PW_EXPORT int pw_ruleset_add_pod_cidr(struct pw_ruleset *rs, const char *cidr)
+{
+	struct pw_cidr c;
+	struct pw_ival iv;
+	enum pw_fam f;
+
+	if (pw_cidr_parse(cidr, &c, NULL, NULL))
+		return -EINVAL;
+	iv = pw_cidr_ival(&c);
+	f = pw_addr_fam(&c.addr);
+	if (pw_ivals_add(&rs->ranges[f], iv.lo, iv.hi))
+		return -ENOMEM;
+	pw_ivals_normalize(&rs->ranges[f]);
+	/* The cached kernel image no longer matches. */
+	pw_nft_image_free(rs->image);
+	rs->image = NULL;
+	return 0;
+}
+
 static int compile(struct compiler *c)
 {
 	struct pw_ruleset *rs = c->rs;
@@ -993,7 +1012,9 @@ PW_EXPORT void pw_ruleset_free(struct pw_ruleset *rs)
 		free(rs->ranges[f].v);
 		free(rs->known[f].v);
 		free(rs->self[f].v);
+		free(rs->spoof[f].v);
 	}
+	pw_nft_image_free(rs->image);
 	free(rs->node);
 	free(rs);
 }

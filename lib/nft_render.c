@@ -108,11 +108,51 @@ static const char *proto_name(uint8_t num)
 	return "tcp"; /* the compiler only makes the three above */
 }
 
+/* ---- anti-spoofing -------------------------------------------------- */
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+size_t pw_nft_ifnames(const struct pw_ruleset *rs, const char ***out)
+{
+	size_t n = rs->spoof[PW_FAM_V4].n + rs->spoof[PW_FAM_V6].n, k = 0;
+	const char **v = malloc((n + 1) * sizeof(*v));
+
+	if (out)
+		*out = v;
+	if (!v)
+		return 0;
+	for (int f = 0; f < PW_FAM_NR; f++)
+		for (size_t i = 0; i < rs->spoof[f].n; i++)
+			v[k++] = rs->spoof[f].v[i].ifname;
+	if (k > 1)
+		qsort(v, k, sizeof(*v), name_cmp);
+	n = 0;
+	for (size_t i = 0; i < k; i++)
+		if (!n || strcmp(v[n - 1], v[i]))
+			v[n++] = v[i];
+	if (!out)
+		free(v);
+	return n;
+}
+
+/* A packet from a pod's interface must carry that pod's address. */
+static void anti_spoof(FILE *o)
+{
+	for (int f = 0; f < PW_FAM_NR; f++)
+		fprintf(o,
+			"\t\tiifname @pod_ifaces iifname . %s saddr != "
+			"@pod_src_%s counter drop\n",
+			fams[f].ip, fams[f].suffix);
+}
+
 /* ---- sizes ---------------------------------------------------------- */
 
 /* Sets every table has, whatever the cluster: the four verdict maps and
  * pod ranges, known pods and local pods per family. */
-#define BASE_SETS (2 * PW_DIR_NR + 3 * PW_FAM_NR)
+#define BASE_SETS (2 * PW_DIR_NR + 4 * PW_FAM_NR + 1)
 #define BASE_CHAINS 2 /* forward, input */
 
 PW_EXPORT size_t pw_ruleset_chain_count(const struct pw_ruleset *rs)
@@ -136,8 +176,10 @@ PW_EXPORT size_t pw_ruleset_element_count(const struct pw_ruleset *rs)
 {
 	size_t n = 0;
 
+	n += pw_nft_ifnames(rs, NULL);
 	for (int f = 0; f < PW_FAM_NR; f++) {
-		n += rs->ranges[f].n + rs->known[f].n + rs->self[f].n;
+		n += rs->ranges[f].n + rs->known[f].n + rs->self[f].n +
+		     rs->spoof[f].n;
 		for (int d = 0; d < PW_DIR_NR; d++) {
 			n += rs->vmap[d][f].n;
 			for (size_t i = 0; i < rs->ncls[d]; i++)
@@ -246,6 +288,38 @@ static void render_vmap(FILE *o, const struct pw_ruleset *rs, enum pw_dir d,
 	fputs("\t}\n\n", o);
 }
 
+static void render_spoof(FILE *o, const struct pw_ruleset *rs)
+{
+	char buf[PW_ADDR_STRLEN], name[32];
+	const char **names;
+	size_t n = pw_nft_ifnames(rs, &names);
+	struct pw_addr a;
+
+	set_head(o, "pod_ifaces", "ifname", false);
+	elems_open(o, n);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(o, "\t\t\t\"%s\"", names[i]);
+		elem_sep(o, i, n);
+	}
+	fputs("\t}\n\n", o);
+	free(names);
+	for (int f = 0; f < PW_FAM_NR; f++) {
+		const struct pw_nft_spoofs *s = &rs->spoof[f];
+
+		snprintf(name, sizeof(name), "pod_src_%s", fams[f].suffix);
+		snprintf(buf, sizeof(buf), "ifname . %s", fams[f].type);
+		set_head(o, name, buf, false);
+		elems_open(o, s->n);
+		for (size_t i = 0; i < s->n; i++) {
+			pw_u128_to_addr(s->v[i].addr, (enum pw_fam)f, &a);
+			pw_addr_format(&a, buf, sizeof(buf));
+			fprintf(o, "\t\t\t\"%s\" . %s", s->v[i].ifname, buf);
+			elem_sep(o, i, s->n);
+		}
+		fputs("\t}\n\n", o);
+	}
+}
+
 /* ---- chains --------------------------------------------------------- */
 
 static void class_sets(FILE *o, enum pw_dir d, const struct pw_nft_class *k)
@@ -286,7 +360,7 @@ static void class_chain(FILE *o, enum pw_dir d, const struct pw_nft_class *k)
 			fprintf(o, "\t\t%s %s @%s_c%u_%s %s\n", ip, peer, c,
 				k->id, sfx, dirs[d].verdict);
 	}
-	fputs("\t\tcounter drop\n\t}\n\n", o);
+	fputs("\t\tcounter drop\n\t}\n", o);
 }
 
 /* An address inside this node's pod ranges that is no known pod: a pod
@@ -309,6 +383,7 @@ static void base_head(FILE *o, const char *hook)
 		hook, hook);
 	fputs("\t\tct state established,related accept\n", o);
 	fprintf(o, "\t\ticmpv6 type { %s } accept\n", nd_types);
+	anti_spoof(o);
 }
 
 static void vmaps(FILE *o, enum pw_dir d)
@@ -380,16 +455,20 @@ static void render(FILE *o, const struct pw_ruleset *rs)
 		snprintf(name, sizeof(name), "self_%s", fams[f].suffix);
 		render_addrs(o, name, (enum pw_fam)f, &rs->self[f], true);
 	}
-	for (int d = PW_DIR_NR; d-- > 0;) {
-		for (size_t i = 0; i < rs->ncls[d]; i++) {
-			class_sets(o, (enum pw_dir)d, &rs->cls[d][i]);
-			class_chain(o, (enum pw_dir)d, &rs->cls[d][i]);
-		}
-	}
+	render_spoof(o, rs);
+	/* The fixed objects first, the classes last: the kernel keeps
+	 * creation order, and an update appends (nft_update.c). */
 	for (int d = PW_DIR_NR; d-- > 0;)
 		for (int f = 0; f < PW_FAM_NR; f++)
 			render_vmap(o, rs, (enum pw_dir)d, (enum pw_fam)f);
 	base_chains(o);
+	for (int d = PW_DIR_NR; d-- > 0;) {
+		for (size_t i = 0; i < rs->ncls[d]; i++) {
+			fputc('\n', o);
+			class_sets(o, (enum pw_dir)d, &rs->cls[d][i]);
+			class_chain(o, (enum pw_dir)d, &rs->cls[d][i]);
+		}
+	}
 	fputs("}\n", o);
 }
 

@@ -113,6 +113,35 @@ static const struct {
 		   "    - {containerPort: 80, prot: TCP}\n",
 	  0, "unknown field \"prot\"", 8, 27,
 	  "spec.containers[0].ports[0].prot", PW_SEV_ERROR, 0 },
+	{ "number as an annotation value",
+	  "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  annotations:\n"
+	  "    replicas: 3\n",
+	  0, "expected string, got integer", 6, 15,
+	  "metadata.annotations[replicas]", PW_SEV_ERROR, 0 },
+	{ "string as ownerReferences' controller",
+	  "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n"
+	  "  ownerReferences:\n"
+	  "  - {kind: ReplicaSet, name: r, controller: \"true\"}\n",
+	  0, "expected boolean, got string", 6, 45,
+	  "metadata.ownerReferences[0].controller", PW_SEV_ERROR, 0 },
+	{ "unknown field in ownerReferences",
+	  "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n"
+	  "  ownerReferences:\n"
+	  "  - {kind: ReplicaSet, name: r, contoller: true}\n",
+	  0, "unknown field \"contoller\"", 6, 33,
+	  "metadata.ownerReferences[0].contoller", PW_SEV_ERROR, 0 },
+	{ "two controller owners",
+	  "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n"
+	  "  ownerReferences:\n"
+	  "  - {kind: ReplicaSet, name: r, controller: true}\n"
+	  "  - {kind: Job, name: j, controller: true}\n",
+	  0, "only one reference can have controller set to true", 7, 5,
+	  "metadata.ownerReferences[1]", PW_SEV_ERROR, 0 },
+	{ "ownerReferences as a mapping",
+	  "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n"
+	  "  ownerReferences: {kind: Job}\n",
+	  0, "expected sequence, got mapping", 5, 20,
+	  "metadata.ownerReferences", PW_SEV_ERROR, 0 },
 	{ "unknown field in a pod spec",
 	  POD_HEAD "spec:\n  hostNetwerk: true\n", 0,
 	  "unknown field \"hostNetwerk\"", 5, 3, "spec.hostNetwerk",
@@ -1098,6 +1127,90 @@ static void test_paths(void)
 }
 
 /* The realistic samples under tests/data/reader load and validate. */
+/* Annotations on every kind, ns_pos, and the controller owner of pods. */
+static const char meta_yaml[] =
+	"apiVersion: v1\nkind: Namespace\n"
+	"metadata: {name: shop, annotations: {owner: team-a}}\n"
+	"---\n"
+	"apiVersion: v1\nkind: Pod\nmetadata:\n"
+	"  name: web-7d4b9c-x2kq9\n  namespace: shop\n"
+	"  annotations: {podwall.io/lint-ignore: \"PW004: why\"}\n"
+	"  ownerReferences:\n"
+	"  - {apiVersion: v1, kind: Node, name: n1, uid: u0}\n"
+	"  - {apiVersion: apps/v1, kind: ReplicaSet, name: web-7d4b9c,\n"
+	"     uid: u1, controller: true, blockOwnerDeletion: true}\n"
+	"---\n"
+	"apiVersion: v1\nkind: Pod\nmetadata:\n  name: loose\n"
+	"  ownerReferences: [{kind: ReplicaSet, name: r, controller: false}]\n"
+	"---\n"
+	"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n"
+	"  name: api\n  namespace: shop\n  annotations: {a: workload}\n"
+	"  ownerReferences: [{kind: X, name: z, controller: true}]\n"
+	"spec:\n  template:\n"
+	"    metadata: {labels: {app: api}, annotations: {a: template}}\n"
+	"    spec: {containers: [{name: c}]}\n"
+	"---\n"
+	"apiVersion: v1\nkind: Service\n"
+	"metadata: {name: s, annotations: {b: svc}}\n"
+	"---\n"
+	"apiVersion: v1\nkind: Node\nmetadata: {name: n1, annotations: {c: node}}\n"
+	"---\n"
+	"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+	"metadata: {name: p, namespace: shop, annotations: {d: pol}}\n"
+	"spec: {podSelector: {}}\n";
+
+/* The value of key in l, "" when absent (so a failure is not a crash). */
+static const char *ann(const struct pw_labels *l, const char *key)
+{
+	const char *v = pw_labels_get(l, key);
+
+	return v ? v : "";
+}
+
+static void test_annotations_owners(void)
+{
+	const struct pw_pod *web, *loose, *api;
+
+	CHECK(load(meta_yaml) == 0 && pw_cluster_finalize(c, d) == 0, "loads");
+	if (pw_diags_count(d))
+		dump_diags();
+	if (c->npods != 3 || c->nnss < 2 || c->nsvcs != 1 || c->nnodes != 1 ||
+	    c->npols != 1) {
+		CHECK(false, "objects: %zu pods", c->npods);
+		return;
+	}
+	/* sorted: default/loose, shop/api[Deployment], shop/web-... */
+	loose = &c->pods[0];
+	api = &c->pods[1];
+	web = &c->pods[2];
+	CHECK(!strcmp(ann(&web->annotations, "podwall.io/lint-ignore"),
+		      "PW004: why"),
+	      "pod annotation");
+	CHECK(web->owner.kind && !strcmp(web->owner.kind, "ReplicaSet") &&
+		      !strcmp(web->owner.name, "web-7d4b9c"),
+	      "the controller owner, not the first reference");
+	CHECK(web->ns_pos.line == 9 && !loose->ns_pos.line &&
+		      !strcmp(loose->ns, "default"),
+	      "ns_pos: written or not");
+	CHECK(!loose->owner.kind && !loose->owner.name,
+	      "controller: false is no controller");
+	CHECK(!strcmp(api->kind, "Deployment") &&
+		      !strcmp(ann(&api->annotations, "a"), "workload") &&
+		      !api->owner.kind && api->ns_pos.line == 26,
+	      "a template: the workload's annotations, no owner");
+	CHECK(!strcmp(ann(&c->svcs[0].annotations, "b"), "svc") &&
+		      !c->svcs[0].ns_pos.line,
+	      "service annotations and ns_pos");
+	CHECK(!strcmp(ann(&c->nodes[0].annotations, "c"), "node"),
+	      "node annotations");
+	CHECK(!strcmp(ann(&c->pols[0].annotations, "d"), "pol"),
+	      "policy annotations");
+	CHECK(!strcmp(ann(&pw_cluster_find_ns(c, "shop")->annotations, "owner"),
+		      "team-a") &&
+		      !pw_cluster_find_ns(c, "default")->annotations.n,
+	      "namespace annotations; none on an implicit one");
+}
+
 static void test_samples(void)
 {
 	reset();
@@ -1127,6 +1240,7 @@ int main(void)
 	test_finalize();
 	test_duplicates();
 	test_paths();
+	test_annotations_owners();
 	test_samples();
 	pw_cluster_free(c);
 	pw_diags_free(d);

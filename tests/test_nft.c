@@ -17,6 +17,7 @@
 #include "datapath.h"
 #include "engine.h"
 #include "engine_fixture.h"
+#include "nft_image.h"
 
 /* ---- intervals ---------------------------------------------------------- */
 
@@ -197,6 +198,135 @@ static void test_hints(void)
 	CHECK(strstr(pw_datapath_hint(-EOPNOTSUPP), "kernel") != NULL,
 	      "EOPNOTSUPP hint");
 	CHECK(strstr(pw_datapath_hint(-EIO), "unchanged") != NULL, "EIO hint");
+}
+
+/* ---- the kernel's form (nft_image.c) ----------------------------------- */
+
+/*
+ * An interval set as nft encodes it for the kernel's rbtree: a start
+ * element per interval, an INTERVAL_END element at hi + 1, one at 0 when
+ * the first interval starts later, and no end but an "open" start for an
+ * interval reaching the top of the space. Elements written "s10" (start),
+ * "e21" (end), "o5" (open start), IPv4 keys in decimal.
+ */
+static const struct {
+	const char *ivals, *elems;
+} encode_cases[] = {
+	{ "", "" },
+	{ "10-20", "e0 s10 e21" },
+	{ "0-5", "s0 e6" },
+	{ "0-4294967295", "o0" },
+	{ "5-4294967295", "e0 o5" },
+	{ "1-1 3-4", "e0 s1 e2 s3 e5" },
+};
+
+static void elems_text(const struct pw_nft_set *s, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < s->n && at < len; i++) {
+		const uint8_t *k = s->v[i].key;
+		unsigned long v = (unsigned long)k[0] << 24 | k[1] << 16 |
+				  k[2] << 8 | k[3];
+		char kind = s->v[i].interval_end ? 'e' :
+			    s->v[i].open	 ? 'o' :
+						   's';
+
+		at += (size_t)snprintf(buf + at, len - at, "%s%c%lu",
+				       i ? " " : "", kind, v);
+	}
+}
+
+static void test_encode(void)
+{
+	char got[256];
+
+	for (size_t i = 0; i < PW_ARRAY_SIZE(encode_cases); i++) {
+		struct pw_ruleset rs = { 0 };
+		struct pw_nft_image img;
+		const struct pw_nft_set *set;
+
+		ivals_parse(encode_cases[i].ivals, &rs.ranges[PW_FAM_V4]);
+		CHECK(!pw_nft_image_build(&img, &rs), "image %zu", i);
+		set = pw_nft_image_set(&img, "pod_ranges_v4");
+		CHECK(set != NULL, "pod_ranges_v4 in the image");
+		if (set) {
+			elems_text(set, got, sizeof(got));
+			CHECK(!strcmp(got, encode_cases[i].elems),
+			      "encode '%s': '%s', want '%s'",
+			      encode_cases[i].ivals, got,
+			      encode_cases[i].elems);
+		}
+		/* Objects in the order the text declares them. */
+		CHECK(img.nsets == 13 &&
+			      !strcmp(img.sets[0].name, "pod_ranges_v4") &&
+			      !strcmp(img.sets[12].name, "ingress_v6") &&
+			      img.nchains == 2 &&
+			      !strcmp(img.chains[0].name, "forward"),
+		      "base objects in text order");
+		pw_nft_image_release(&img);
+		free(rs.ranges[PW_FAM_V4].v);
+	}
+}
+
+static const struct {
+	struct pw_apply_stats st;
+	const char *text;
+} stats_cases[] = {
+	{ { 0 }, "0 unchanged sets" },
+	{ { .elems_added = 3,
+	    .elems_removed = 1,
+	    .chains_replaced = 1,
+	    .sets_unchanged = 12 },
+	  "+3 elements, -1 element, 1 chain replaced, 12 unchanged sets" },
+	{ { .full = 1, .elems_added = 29, .sets_added = 16, .chains_added = 6 },
+	  "full load: +29 elements, 16 sets added, 6 chains added" },
+	{ { .sets_removed = 1,
+	    .chains_removed = 2,
+	    .chains_added = 1,
+	    .sets_unchanged = 1 },
+	  "1 set removed, 1 chain added, 2 chains removed, 1 unchanged set" },
+};
+
+static void test_stats(void)
+{
+	char buf[128], small[8];
+
+	for (size_t i = 0; i < PW_ARRAY_SIZE(stats_cases); i++) {
+		int n = pw_apply_stats_format(&stats_cases[i].st, buf,
+					      sizeof(buf));
+
+		CHECK(!strcmp(buf, stats_cases[i].text) &&
+			      n == (int)strlen(buf),
+		      "stats %zu: '%s'", i, buf);
+		n = pw_apply_stats_format(&stats_cases[i].st, small,
+					  sizeof(small));
+		CHECK(n == (int)strlen(stats_cases[i].text) &&
+			      !strncmp(small, stats_cases[i].text,
+				       sizeof(small) - 1),
+		      "stats %zu cut at 8 bytes: '%s' (%d)", i, small, n);
+	}
+}
+
+static void test_pod_cidr(void)
+{
+	struct pw_ruleset rs = { 0 };
+	static const char *const bad[] = { "10.0.0.0/33", "10.0.0.0", "x/8", "",
+					   "fd00::/129" };
+
+	for (size_t i = 0; i < PW_ARRAY_SIZE(bad); i++)
+		CHECK(pw_ruleset_add_pod_cidr(&rs, bad[i]) == -EINVAL,
+		      "--pod-cidr '%s' refused", bad[i]);
+	CHECK(!pw_ruleset_add_pod_cidr(&rs, "10.1.0.0/24") &&
+		      !pw_ruleset_add_pod_cidr(&rs, "10.1.1.0/24") &&
+		      !pw_ruleset_add_pod_cidr(&rs, "fd00::/64") &&
+		      pw_ruleset_range_count(&rs) == 2 &&
+		      rs.ranges[PW_FAM_V4].v[0].lo == 0x0a010000u &&
+		      rs.ranges[PW_FAM_V4].v[0].hi == 0x0a0101ffu,
+	      "--pod-cidr ranges merged per family");
+	for (int f = 0; f < PW_FAM_NR; f++)
+		free(rs.ranges[f].v);
 }
 
 static void test_sanitize(void)
@@ -770,6 +900,9 @@ int main(void)
 	test_format();
 	test_sanitize();
 	test_hints();
+	test_encode();
+	test_stats();
+	test_pod_cidr();
 	test_boxes();
 	test_random_clusters();
 	test_long_names();

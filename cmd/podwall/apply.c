@@ -9,16 +9,23 @@
 #include "podwall.h"
 
 const char apply_usage[] =
-	"usage: podwall apply [--node NAME] [-f PATH]... [PATH...]\n"
+	"usage: podwall apply [--node NAME] [--pod-cidr CIDR]... [-f PATH]...\n"
+	"                     [PATH...]\n"
 	"       podwall apply --flush\n"
 	"\n"
-	"Replaces podwall's nftables table (inet podwall) in the current\n"
-	"network namespace by the ruleset 'podwall compile' prints, in one\n"
+	"Makes podwall's nftables table (inet podwall) in the current\n"
+	"network namespace hold the ruleset 'podwall compile' prints, in one\n"
 	"atomic transaction: if anything fails, the previous table stays.\n"
-	"Invalid manifests are refused before the kernel is touched. Prints\n"
-	"one line: the chains, sets and elements loaded.\n"
+	"The table in the kernel is read back and only what differs is\n"
+	"changed (set elements, class chains); a missing table, or one\n"
+	"podwall did not make, is loaded whole. Invalid manifests are\n"
+	"refused before the kernel is touched. Prints two lines: the size\n"
+	"of the ruleset, and what changed (kernel elements: an interval\n"
+	"counts its start and end).\n"
 	"\n"
 	"  --node NAME         enforce as node NAME (see 'podwall help compile')\n"
+	"  --pod-cidr CIDR     a pod range of this node, when no Node gives\n"
+	"                      spec.podCIDRs (repeatable; fail-closed)\n"
 	"  --flush             remove podwall's table instead\n"
 	"  -f, --file PATH     a manifest, a directory or '-' (repeatable)\n"
 	"  -h, --help          this text\n"
@@ -29,11 +36,16 @@ const char apply_usage[] =
 enum {
 	OPT_NODE = 1000,
 	OPT_FLUSH,
+	OPT_POD_CIDR,
 };
+
+#define MAX_POD_CIDRS 16
 
 struct apply_opts {
 	const char *node;
 	bool flush;
+	const char *cidrs[MAX_POD_CIDRS];
+	size_t ncidrs;
 };
 
 static int apply_parse(const struct cmd *cmd, struct inputs *in,
@@ -43,6 +55,7 @@ static int apply_parse(const struct cmd *cmd, struct inputs *in,
 		COMMON_LONGOPTS,
 		{ "node", required_argument, NULL, OPT_NODE },
 		{ "flush", no_argument, NULL, OPT_FLUSH },
+		{ "pod-cidr", required_argument, NULL, OPT_POD_CIDR },
 		{ 0 },
 	};
 	int opt, status;
@@ -56,6 +69,12 @@ static int apply_parse(const struct cmd *cmd, struct inputs *in,
 			o->flush |= opt == OPT_FLUSH;
 			continue;
 		}
+		if (opt == OPT_POD_CIDR) {
+			if (o->ncidrs == MAX_POD_CIDRS)
+				return cmd_fail(cmd, "too many --pod-cidr");
+			o->cidrs[o->ncidrs++] = optarg;
+			continue;
+		}
 		status = common_opt(cmd, in, opt, argv);
 		if (status < 0)
 			status = cmd_fail(cmd, "unexpected option");
@@ -63,7 +82,7 @@ static int apply_parse(const struct cmd *cmd, struct inputs *in,
 			return status;
 	}
 	if (o->flush) {
-		if (optind < argc || in->n || o->node)
+		if (optind < argc || in->n || o->node || o->ncidrs)
 			return cmd_fail(cmd, "--flush takes no other input");
 		return 0;
 	}
@@ -93,12 +112,14 @@ static int flush(const struct cmd *cmd)
 
 static int load(const struct cmd *cmd, const struct pw_ruleset *rs)
 {
-	char *msg = NULL;
-	int ret = pw_ruleset_apply(rs, &msg), status = 0;
+	struct pw_apply_stats st;
+	char *msg = NULL, what[256];
+	int ret = pw_ruleset_sync(rs, &st, &msg), status = 0;
 
 	if (ret) {
 		status = kernel_fail(cmd, ret, msg);
 	} else {
+		pw_apply_stats_format(&st, what, sizeof(what));
 		printf("applied table inet podwall: %zu chains, %zu sets, "
 		       "%zu elements; %zu local pods",
 		       pw_ruleset_chain_count(rs), pw_ruleset_set_count(rs),
@@ -107,7 +128,9 @@ static int load(const struct cmd *cmd, const struct pw_ruleset *rs)
 		if (pw_ruleset_skipped_count(rs))
 			printf(" (%zu without an address not enforced)",
 			       pw_ruleset_skipped_count(rs));
-		putchar('\n');
+		printf("; %zu addresses bound to their interface\n",
+		       pw_ruleset_bound_count(rs));
+		printf("changed: %s\n", what);
 	}
 	free(msg);
 	return status;
@@ -131,16 +154,33 @@ int cmd_apply(const struct cmd *cmd, int argc, char **argv)
 	if (status)
 		goto out_loaded;
 	rs = pw_ruleset_new(e, o.node);
+	for (size_t i = 0; rs && i < o.ncidrs; i++)
+		if (pw_ruleset_add_pod_cidr(rs, o.cidrs[i]))
+			status = cmd_fail(cmd, "--pod-cidr: not a CIDR: %s",
+					  o.cidrs[i]);
+	if (status)
+		goto out_free;
 	if (rs && o.node && !pw_ruleset_range_count(rs))
 		fprintf(stderr,
 			"warning: no Node '%s' with spec.podCIDRs in the "
 			"manifests: addresses of unknown pods are not "
 			"dropped (fail-closed is off)\n",
 			o.node);
-	if (!rs)
+	if (!rs) {
 		status = cmd_fail(cmd, "%s", strerror(errno));
-	else
+	} else {
+		/* Anti-spoofing needs the routes of this namespace; without
+		 * them the rest still holds. */
+		int nb = pw_ruleset_bind_interfaces(rs);
+
+		if (nb < 0)
+			fprintf(stderr,
+				"warning: cannot read the routes to the pods "
+				"(%s): anti-spoofing is off\n",
+				strerror(-nb));
 		status = load(cmd, rs);
+	}
+out_free:
 	pw_ruleset_free(rs);
 	pw_engine_free(e);
 out_loaded:

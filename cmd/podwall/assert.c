@@ -422,6 +422,17 @@ static void report_json(const struct expect_file *x, const struct evidence *ev,
 
 /* ---- the command ------------------------------------------------------------ */
 
+static int expect_opt(const struct cmd *cmd, void *ctx, int opt,
+		      const char *arg)
+{
+	struct expect_file *x = ctx;
+
+	if (opt != OPT_EXPECT)
+		return -1;
+	x->path = arg;
+	return 0;
+}
+
 static int assert_parse(const struct cmd *cmd, struct inputs *in,
 			struct expect_file *x, int argc, char **argv)
 {
@@ -430,25 +441,10 @@ static int assert_parse(const struct cmd *cmd, struct inputs *in,
 		{ "expect", required_argument, NULL, OPT_EXPECT },
 		{ 0 },
 	};
-	int opt, status;
+	int status = cmd_parse(cmd, in, argc, argv, longopts, expect_opt, x);
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts,
-				  NULL)) != -1) {
-		status = common_opt(cmd, in, opt, argv);
-		if (status < 0 && opt == OPT_EXPECT) {
-			x->path = optarg;
-			status = 0;
-		} else if (status < 0) {
-			status = cmd_fail(cmd, "unexpected option");
-		}
-		if (status)
-			return status;
-	}
-	if (!x->path)
+	if (!status && !x->path)
 		return cmd_fail(cmd, "--expect FILE is required");
-	status = inputs_finish(cmd, in, argc, argv);
 	for (size_t i = 0; !status && i < in->n; i++)
 		if (!strcmp(x->path, "-") && !strcmp(in->paths[i], "-"))
 			return cmd_fail(cmd, "standard input can be read once: "

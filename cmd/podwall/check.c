@@ -122,17 +122,9 @@ int cmd_check(const struct cmd *cmd, int argc, char **argv)
 	static const struct option longopts[] = { COMMON_LONGOPTS, { 0 } };
 	struct inputs in = { .fmts = OUT_MASK(OUT_TEXT) | OUT_MASK(OUT_JSON) };
 	struct loaded l;
-	int opt, status;
+	int status;
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts,
-				  NULL)) != -1) {
-		status = common_opt(cmd, &in, opt, argv);
-		if (status)
-			goto out;
-	}
-	status = inputs_finish(cmd, &in, argc, argv);
+	status = cmd_parse(cmd, &in, argc, argv, longopts, NULL, NULL);
 	if (status)
 		goto out;
 	status = loaded_load(&l, &in);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* podwall explain: whether one connection is allowed, and why. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,8 +18,8 @@ const char explain_usage[] =
 	"  --from X, --to Y    a pod (ns/name), a workload template\n"
 	"                      (ns/name[Kind]), a service (ns/svc/name: each of\n"
 	"                      its backend pods) or an IP address\n"
-	"  --port P            80, 80/TCP, 53/UDP, 9000/SCTP (a service port\n"
-	"                      when --to is a service)\n"
+	"  --port P            80, 80/TCP, 53/UDP, 9000/SCTP (when --to is a\n"
+	"                      service, one of the ports it defines)\n"
 	"  -o, --output FMT    text (default) or json\n"
 	"  --exit-code         exit 1 when the connection (any of them) is denied\n"
 	"  -f, --file PATH     a manifest, a directory or '-' (repeatable)\n"
@@ -31,7 +32,8 @@ const char explain_usage[] =
 	"\n"
 	"Exit status: 0 whatever the verdict (1 with --exit-code when denied),\n"
 	"1 when the manifests hold errors, 2 for usage, I/O or parse errors and\n"
-	"for endpoints that do not exist.\n";
+	"for endpoints that do not exist or a port the --to service does not\n"
+	"define.\n";
 
 enum {
 	OPT_FROM = 1000,
@@ -251,6 +253,51 @@ static void pairs_free(struct pairs *ps)
 	pw_endpoints_free(ps->to);
 }
 
+/* The service's ports as "80/TCP (http), 81/TCP" into buf. */
+static void service_ports_text(const struct pw_endpoints *to, char *buf,
+			       size_t len)
+{
+	size_t n = pw_endpoints_service_port_count(to), used = 0;
+	const char *name;
+	char port[32];
+	struct pw_port p;
+
+	snprintf(buf, len, "none");
+	for (size_t i = 0; i < n && used < len; i++) {
+		p = pw_endpoints_service_port(to, i, &name);
+		pw_port_format(&p, port, sizeof(port));
+		used += (size_t)snprintf(buf + used, len - used, "%s%s%s%s%s",
+					 i ? ", " : "", port, name ? " (" : "",
+					 name ? name : "", name ? ")" : "");
+	}
+}
+
+/*
+ * A ClusterIP forwards only the ports its service defines: any other
+ * port goes nowhere, so it has no verdict to explain.
+ */
+static int check_service_port(const struct cmd *cmd,
+			      const struct pw_endpoints *to,
+			      const struct pw_port *port)
+{
+	size_t n = pw_endpoints_service_port_count(to);
+	char want[32], have[512];
+	struct pw_port p;
+
+	if (!pw_endpoints_service_name(to))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		p = pw_endpoints_service_port(to, i, NULL);
+		if (!pw_port_cmp(&p, port))
+			return 0;
+	}
+	pw_port_format(port, want, sizeof(want));
+	service_ports_text(to, have, sizeof(have));
+	return cmd_fail(cmd, "service %s/%s has no port %s; its ports: %s",
+			pw_endpoints_service_namespace(to),
+			pw_endpoints_service_name(to), want, have);
+}
+
 /* Explains every pair of endpoints. 0 or an exit status. */
 static int pairs_explain(const struct cmd *cmd, const struct pw_engine *e,
 			 const struct explain_args *a, struct pairs *ps)
@@ -259,7 +306,7 @@ static int pairs_explain(const struct cmd *cmd, const struct pw_engine *e,
 
 	ps->from = resolve(cmd, e, a->from);
 	ps->to = ps->from ? resolve(cmd, e, a->to) : NULL;
-	if (!ps->to)
+	if (!ps->to || check_service_port(cmd, ps->to, &a->port))
 		return EXIT_TROUBLE;
 	nf = pw_endpoints_count(ps->from);
 	nt = pw_endpoints_count(ps->to);
@@ -278,28 +325,31 @@ static int pairs_explain(const struct cmd *cmd, const struct pw_engine *e,
 	return 0;
 }
 
-static int explain_opt(const struct cmd *cmd, struct explain_args *a, int opt)
+static int explain_opt(const struct cmd *cmd, void *ctx, int opt,
+		       const char *arg)
 {
+	struct explain_args *a = ctx;
+
 	switch (opt) {
 	case OPT_FROM:
-		a->from = optarg;
+		a->from = arg;
 		return 0;
 	case OPT_TO:
-		a->to = optarg;
+		a->to = arg;
 		return 0;
 	case OPT_PORT:
-		a->port_text = optarg;
-		if (pw_port_parse(optarg, &a->port))
+		a->port_text = arg;
+		if (pw_port_parse(arg, &a->port))
 			return cmd_fail(cmd,
 					"'%s' is not a port such as 80, "
 					"80/TCP or 53/UDP",
-					optarg);
+					arg);
 		return 0;
 	case OPT_EXIT_CODE:
 		a->exit_code = true;
 		return 0;
 	}
-	return cmd_fail(cmd, "unexpected option");
+	return -1;
 }
 
 static int explain_parse(const struct cmd *cmd, struct inputs *in,
@@ -313,21 +363,11 @@ static int explain_parse(const struct cmd *cmd, struct inputs *in,
 		{ "exit-code", no_argument, NULL, OPT_EXIT_CODE },
 		{ 0 },
 	};
-	int opt, status;
+	int status = cmd_parse(cmd, in, argc, argv, longopts, explain_opt, a);
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts,
-				  NULL)) != -1) {
-		status = common_opt(cmd, in, opt, argv);
-		if (status < 0)
-			status = explain_opt(cmd, a, opt);
-		if (status)
-			return status;
-	}
-	if (!a->from || !a->to || !a->port_text)
+	if (!status && (!a->from || !a->to || !a->port_text))
 		return cmd_fail(cmd, "--from, --to and --port are required");
-	return inputs_finish(cmd, in, argc, argv);
+	return status;
 }
 
 static bool any_denied(const struct pairs *ps)

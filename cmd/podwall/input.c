@@ -260,3 +260,23 @@ int loaded_engine(const struct cmd *cmd, struct loaded *l,
 	}
 	return 0;
 }
+
+int cmd_parse(const struct cmd *cmd, struct inputs *in, int argc, char **argv,
+	      const struct option *longopts, cmd_opt_fn *own, void *ctx)
+{
+	int opt, status;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts,
+				  NULL)) != -1) {
+		status = own ? own(cmd, ctx, opt, optarg) : -1;
+		if (status < 0)
+			status = common_opt(cmd, in, opt, argv);
+		if (status < 0)
+			status = cmd_fail(cmd, "unexpected option");
+		if (status)
+			return status;
+	}
+	return inputs_finish(cmd, in, argc, argv);
+}

@@ -3,15 +3,11 @@
  * What the lab builds, read from a finalized cluster: the nodes, the pods
  * on them and every address.
  *
- * This is the one file of the program that reads the cluster model
- * (lib/model.h) instead of the public API: libpodwall has no public
- * accessors yet for a pod's node, addresses and container ports, nor for
- * a Node's addresses and pod CIDRs. It only reads, except for one thing it
- * does on purpose: addresses the lab allocates are written into the pods
- * that had none, before the engine is built, so that the engine, the
- * rulesets and the traffic all see the same addresses. When public
- * accessors exist (docs/LAB.md lists the ones needed), this file is the
- * only one to change.
+ * It reads the cluster through the public accessors of podwall/cluster.h
+ * and changes it in one way, on purpose: the addresses the lab allocates,
+ * and its default node, are given to the pods that had none
+ * (pw_cluster_pod_assign) before the engine is built, so that the engine,
+ * the rulesets and the traffic all see the same addresses.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/model.h"
 #include "lab.h"
 
 /* Addresses in use, so that an allocated one never collides. */
@@ -51,7 +46,7 @@ static bool used_has(const struct used *u, const struct lab_addr *a)
 	return false;
 }
 
-static struct lab_addr from_model(const struct pw_addr *m)
+static struct lab_addr lab_addr_of(const struct pw_addr *m)
 {
 	struct lab_addr a = { .family = m->family };
 
@@ -92,13 +87,20 @@ static int alloc4(struct used *u, uint32_t base, uint32_t first, uint32_t last,
 	return -ENOSPC;
 }
 
-static const struct pw_node *find_node(const struct pw_cluster *c,
-				       const char *name)
+/* The pod ranges of the Node named name (NULL: none), in *n; a new
+ * array, or NULL with *n 0 when it has none or memory ran out. */
+static struct pw_cidr *node_cidrs(const struct pw_cluster *c, const char *name,
+				  size_t *n)
 {
-	for (size_t i = 0; name && i < c->nnodes; i++)
-		if (!strcmp(c->nodes[i].name, name))
-			return &c->nodes[i];
-	return NULL;
+	struct pw_cidr *v;
+
+	*n = name ? pw_cluster_node_pod_cidrs(c, name, NULL, 0) : 0;
+	v = *n ? calloc(*n, sizeof(*v)) : NULL;
+	if (!v)
+		*n = 0;
+	else
+		pw_cluster_node_pod_cidrs(c, name, v, *n);
+	return v;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -108,27 +110,29 @@ static int cmp_str(const void *a, const void *b)
 
 /* Why a pod of the manifests is not built, or NULL when it is. Finished
  * pods are gone for policy purposes and not mentioned. */
-static const char *not_built(const struct pw_pod *p, bool *quiet)
+static const char *not_built(const struct pw_cluster *c, size_t i, bool *quiet)
 {
-	*quiet = p->phase == PW_PHASE_SUCCEEDED || p->phase == PW_PHASE_FAILED;
+	*quiet = pw_cluster_pod_finished(c, i);
 	if (*quiet)
 		return "finished";
-	if (p->kind)
+	if (pw_cluster_pod_kind(c, i))
 		return "a workload template has no address";
-	if (p->host_network)
+	if (pw_cluster_pod_host_network(c, i))
 		return "hostNetwork: node traffic, not in the matrix";
 	return NULL;
 }
 
-static int add_note(struct lab_plan *plan, const struct pw_pod *p,
+static int add_note(struct lab_plan *plan, const struct pw_cluster *c, size_t i,
 		    const char *why)
 {
+	const char *kind = pw_cluster_pod_kind(c, i);
 	struct lab_note *v;
 	char *name;
 
 	/* Named as the engine names pods and templates: "ns/name[Kind]". */
-	if (asprintf(&name, "%s/%s%s%s%s", p->ns, p->name, p->kind ? "[" : "",
-		     p->kind ? p->kind : "", p->kind ? "]" : "") < 0)
+	if (asprintf(&name, "%s/%s%s%s%s", pw_cluster_pod_namespace(c, i),
+		     pw_cluster_pod_name(c, i), kind ? "[" : "",
+		     kind ? kind : "", kind ? "]" : "") < 0)
 		return -ENOMEM;
 	v = realloc(plan->notes, (plan->nnotes + 1) * sizeof(*v));
 	if (!v) {
@@ -221,17 +225,18 @@ void lab_plan_names(struct lab_plan *plan)
 static int plan_nodes(struct lab_plan *plan, const struct pw_cluster *c,
 		      const struct lab_plan *prev)
 {
-	char **names = calloc(c->npods + 1, sizeof(*names));
-	size_t n = 0, k = 0;
+	size_t npods = pw_cluster_count(c, PW_KIND_POD), n = 0, k = 0;
+	const char **names = calloc(npods + 1, sizeof(*names));
 	bool dflt = false, quiet;
 
 	if (!names)
 		return -ENOMEM;
-	for (size_t i = 0; i < c->npods; i++) {
-		if (not_built(&c->pods[i], &quiet))
+	for (size_t i = 0; i < npods; i++) {
+		if (not_built(c, i, &quiet))
 			continue;
-		if (c->pods[i].node)
-			names[n++] = c->pods[i].node;
+		names[n] = pw_cluster_pod_node(c, i);
+		if (names[n])
+			n++;
 		else
 			dflt = true;
 	}
@@ -265,17 +270,20 @@ static size_t node_index(const struct lab_plan *plan, const char *name)
 	return plan->nnodes - 1; /* the default node */
 }
 
-static int pod_fill(struct lab_pod *lp, const struct pw_pod *p, struct used *u)
+static int pod_fill(struct lab_pod *lp, const struct pw_cluster *c, size_t pi,
+		    struct used *u)
 {
-	size_t np = 0;
+	struct pw_addr ips[2];
+	size_t nips = pw_cluster_pod_addrs(c, pi, ips, 2);
 	int ret;
 
-	if (asprintf(&lp->name, "%s/%s", p->ns, p->name) < 0) {
+	if (asprintf(&lp->name, "%s/%s", pw_cluster_pod_namespace(c, pi),
+		     pw_cluster_pod_name(c, pi)) < 0) {
 		lp->name = NULL;
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < p->nips && i < 2; i++) {
-		lp->ips[lp->nips] = from_model(&p->ips[i]);
+	for (size_t i = 0; i < nips && i < 2; i++) {
+		lp->ips[lp->nips] = lab_addr_of(&ips[i]);
 		if (used_has(u, &lp->ips[lp->nips])) {
 			fprintf(stderr,
 				"podwall lab: pod %s: address used twice in "
@@ -287,42 +295,37 @@ static int pod_fill(struct lab_pod *lp, const struct pw_pod *p, struct used *u)
 		if (ret)
 			return ret;
 	}
-	lp->ports = calloc(p->nports + 1, sizeof(*lp->ports));
+	lp->nports = pw_cluster_pod_ports(c, pi, NULL, 0);
+	lp->ports = calloc(lp->nports + 1, sizeof(*lp->ports));
 	if (!lp->ports)
 		return -ENOMEM;
-	for (size_t i = 0; i < p->nports; i++)
-		if (p->ports[i].port > 0 && p->ports[i].port <= 65535)
-			lp->ports[np++] =
-				(struct pw_port){ (uint16_t)p->ports[i].port,
-						  (uint8_t)p->ports[i].proto };
-	lp->nports = np;
+	pw_cluster_pod_ports(c, pi, lp->ports, lp->nports);
 	return 0;
 }
 
 static int plan_pods(struct lab_plan *plan, const struct pw_cluster *c,
 		     struct used *u)
 {
-	const struct pw_pod *p;
+	size_t npods = pw_cluster_count(c, PW_KIND_POD);
 	struct lab_pod *lp;
 	const char *why;
 	bool quiet;
 	int ret;
 
-	plan->pods = calloc(c->npods + 1, sizeof(*plan->pods));
+	plan->pods = calloc(npods + 1, sizeof(*plan->pods));
 	if (!plan->pods)
 		return -ENOMEM;
-	for (size_t i = 0; i < c->npods; i++) {
-		p = &c->pods[i];
-		why = not_built(p, &quiet);
+	for (size_t i = 0; i < npods; i++) {
+		why = not_built(c, i, &quiet);
 		if (why) {
-			ret = quiet ? 0 : add_note(plan, p, why);
+			ret = quiet ? 0 : add_note(plan, c, i, why);
 			if (ret)
 				return ret;
 			continue;
 		}
 		lp = &plan->pods[plan->npods++];
-		lp->node = node_index(plan, p->node);
-		ret = pod_fill(lp, p, u);
+		lp->node = node_index(plan, pw_cluster_pod_node(c, i));
+		ret = pod_fill(lp, c, i, u);
 		if (ret)
 			return ret;
 	}
@@ -334,12 +337,16 @@ static int plan_pods(struct lab_plan *plan, const struct pw_cluster *c,
 static int node_given(struct lab_node *n, const struct pw_cluster *c,
 		      struct used *u, bool *has4)
 {
-	const struct pw_node *m = find_node(c, n->name);
+	size_t na = pw_cluster_node_addrs(c, n->name, NULL, 0);
+	struct pw_addr *addrs = na ? calloc(na, sizeof(*addrs)) : NULL;
 	int ret;
 
 	*has4 = false;
-	for (size_t i = 0; m && i < m->naddrs; i++) {
-		struct lab_addr a = from_model(&m->addrs[i]);
+	if (na && !addrs)
+		return -ENOMEM;
+	pw_cluster_node_addrs(c, n->name, addrs, na);
+	for (size_t i = 0; i < na; i++) {
+		struct lab_addr a = lab_addr_of(&addrs[i]);
 
 		if (a.family == 4 && !*has4 && !used_has(u, &a)) {
 			n->addr4 = a;
@@ -349,6 +356,7 @@ static int node_given(struct lab_node *n, const struct pw_cluster *c,
 			n->has6 = true;
 		}
 	}
+	free(addrs);
 	ret = *has4 ? used_add(u, &n->addr4) : 0;
 	if (n->has6 && !ret)
 		ret = used_add(u, &n->addr6);
@@ -414,23 +422,38 @@ static int keep_pod_addrs(struct lab_plan *plan, struct used *u,
 	return ret;
 }
 
+static uint32_t host_of(const struct pw_addr *a)
+{
+	return (uint32_t)a->b[0] << 24 | a->b[1] << 16 | a->b[2] << 8 | a->b[3];
+}
+
+/* Whether the /24 at base overlaps one of the n IPv4 ranges v. */
+static bool overlaps(const struct pw_cidr *v, size_t n, uint32_t base)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint32_t lo = host_of(&v[i].addr);
+		uint32_t hi = lo + (v[i].len ? (1u << (32 - v[i].len)) - 1 :
+					       0xffffffffu);
+
+		if (v[i].addr.family == 4 && base <= hi && base + 255 >= lo)
+			return true;
+	}
+	return false;
+}
+
 /* Whether the /24 at base overlaps the IPv4 pod range of some Node. */
 static bool range_taken(const struct pw_cluster *c, uint32_t base)
 {
-	for (size_t j = 0; j < c->nnodes; j++)
-		for (size_t i = 0; i < c->nodes[j].npod_cidrs; i++) {
-			const struct pw_cidr *r = &c->nodes[j].pod_cidrs[i];
-			uint32_t lo = (uint32_t)r->addr.b[0] << 24 |
-				      r->addr.b[1] << 16 | r->addr.b[2] << 8 |
-				      r->addr.b[3];
-			uint32_t hi = lo + (r->len ? (1u << (32 - r->len)) - 1 :
-						     0xffffffffu);
+	size_t nn = pw_cluster_count(c, PW_KIND_NODE), n;
+	struct pw_cidr *v;
+	bool taken = false;
 
-			if (r->addr.family == 4 && base <= hi &&
-			    base + 255 >= lo)
-				return true;
-		}
-	return false;
+	for (size_t j = 0; j < nn && !taken; j++) {
+		v = node_cidrs(c, pw_cluster_node_name(c, j), &n);
+		taken = overlaps(v, n, base);
+		free(v);
+	}
+	return taken;
 }
 
 /* The range a node's pods get addresses from: its first IPv4 podCIDR, or
@@ -439,20 +462,22 @@ static bool range_taken(const struct pw_cluster *c, uint32_t base)
 static void pod_range(const struct pw_cluster *c, const struct lab_node *n,
 		      uint32_t *base, uint32_t *last)
 {
-	const struct pw_node *m = find_node(c, n->name);
+	size_t nc;
+	struct pw_cidr *v = node_cidrs(c, n->name, &nc);
 	uint32_t size;
 
-	for (size_t i = 0; m && i < m->npod_cidrs; i++) {
-		const struct pw_cidr *r = &m->pod_cidrs[i];
+	for (size_t i = 0; i < nc; i++) {
+		const struct pw_cidr *r = &v[i];
 
 		if (r->addr.family != 4 || r->len > 30)
 			continue;
-		*base = (uint32_t)r->addr.b[0] << 24 | r->addr.b[1] << 16 |
-			r->addr.b[2] << 8 | r->addr.b[3];
+		*base = host_of(&r->addr);
 		size = r->len ? 1u << (32 - r->len) : 0xffffffffu;
 		*last = size - 2;
+		free(v);
 		return;
 	}
+	free(v);
 	for (uint32_t t = 0, seen = 0; t < 1024; t++) {
 		*base = 0x0af40000 + (t << 8);
 		if (!range_taken(c, *base) && seen++ == n->k % 1024)
@@ -461,31 +486,20 @@ static void pod_range(const struct pw_cluster *c, const struct lab_node *n,
 	*last = 254;
 }
 
-/*
- * Gives an address to every pod without one, and the default node's name
- * to every pod without a node, and writes both into the cluster's pod so
- * that the engine and the rulesets see them too.
- */
-static int allocate(struct lab_plan *plan, struct pw_cluster *c, struct used *u)
+/* Pod i (plan pod lp): an address of its node's range when it has none
+ * (or the one it kept), and the default node when it has no node. */
+static int pod_allocate(struct lab_plan *plan, struct pw_cluster *c, size_t i,
+			struct lab_pod *lp, struct used *u)
 {
+	const char *node =
+		pw_cluster_pod_node(c, i) ? NULL : plan->nodes[lp->node].name;
+	struct pw_addr addr = { .family = 4 };
 	uint32_t base, last;
-	struct pw_pod *p;
-	size_t j = 0;
-	bool quiet;
 	int ret;
 
-	for (size_t i = 0; i < c->npods; i++) {
-		p = &c->pods[i];
-		if (not_built(p, &quiet))
-			continue;
-		struct lab_pod *lp = &plan->pods[j++];
-
-		if (!p->node && !(p->node = strdup(plan->nodes[lp->node].name)))
-			return -ENOMEM;
-		if (lp->nips && !lp->allocated)
-			continue;
+	if (!lp->nips) {
 		pod_range(c, &plan->nodes[lp->node], &base, &last);
-		ret = lp->nips ? 0 : alloc4(u, base, 2, last, &lp->ips[0]);
+		ret = alloc4(u, base, 2, last, &lp->ips[0]);
 		if (ret) {
 			fprintf(stderr,
 				"podwall lab: pod %s: no free address left "
@@ -495,9 +509,28 @@ static int allocate(struct lab_plan *plan, struct pw_cluster *c, struct used *u)
 		}
 		lp->nips = 1;
 		lp->allocated = true;
-		p->ips[0].family = 4;
-		memcpy(p->ips[0].b, lp->ips[0].b, sizeof(p->ips[0].b));
-		p->nips = 1;
+	}
+	memcpy(addr.b, lp->ips[0].b, 4);
+	return pw_cluster_pod_assign(c, i, node, lp->allocated ? &addr : NULL);
+}
+
+/*
+ * Gives an address to every pod without one, and the default node's name
+ * to every pod without a node, and writes both into the cluster's pod so
+ * that the engine and the rulesets see them too.
+ */
+static int allocate(struct lab_plan *plan, struct pw_cluster *c, struct used *u)
+{
+	size_t npods = pw_cluster_count(c, PW_KIND_POD), j = 0;
+	bool quiet;
+	int ret;
+
+	for (size_t i = 0; i < npods; i++) {
+		if (not_built(c, i, &quiet))
+			continue;
+		ret = pod_allocate(plan, c, i, &plan->pods[j++], u);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }

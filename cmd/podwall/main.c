@@ -41,6 +41,8 @@ static const struct cmd cmds[] = {
 	{ "lint", cmd_lint, "find mistakes in the policies", lint_usage },
 	{ "assert", cmd_assert, "check expectations, with evidence",
 	  assert_usage },
+	{ "report", cmd_report, "write a report: picture, matrix, findings",
+	  report_usage },
 	{ "help", cmd_help, "show the commands, or the options of one",
 	  help_usage },
 	{ "version", cmd_version, "print the version", version_usage },

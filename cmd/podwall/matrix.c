@@ -375,17 +375,19 @@ static void view_free(struct view *v)
 	free(v->denied);
 }
 
-static int matrix_opt(const struct cmd *cmd, struct view *v, int opt)
+static int matrix_opt(const struct cmd *cmd, void *ctx, int opt,
+		      const char *arg)
 {
+	struct view *v = ctx;
 	struct pw_port port;
 
 	switch (opt) {
 	case OPT_PORT:
-		if (pw_port_parse(optarg, &port))
+		if (pw_port_parse(arg, &port))
 			return cmd_fail(cmd,
 					"'%s' is not a port such as 80, "
 					"80/TCP or 53/UDP",
-					optarg);
+					arg);
 		if (view_add_port(v, &port))
 			return cmd_fail(cmd, "%s", strerror(ENOMEM));
 		return 0;
@@ -396,7 +398,7 @@ static int matrix_opt(const struct cmd *cmd, struct view *v, int opt)
 		v->all = true;
 		return 0;
 	}
-	return cmd_fail(cmd, "unexpected option");
+	return -1;
 }
 
 static int matrix_parse(const struct cmd *cmd, struct inputs *in,
@@ -409,19 +411,7 @@ static int matrix_parse(const struct cmd *cmd, struct inputs *in,
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ 0 },
 	};
-	int opt, status;
-
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts,
-				  NULL)) != -1) {
-		status = common_opt(cmd, in, opt, argv);
-		if (status < 0)
-			status = matrix_opt(cmd, v, opt);
-		if (status)
-			return status;
-	}
-	return inputs_finish(cmd, in, argc, argv);
+	return cmd_parse(cmd, in, argc, argv, longopts, matrix_opt, v);
 }
 
 static int default_ports(struct view *v)

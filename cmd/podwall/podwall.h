@@ -69,6 +69,20 @@ struct inputs {
  */
 #define CMD_DONE 256
 int common_opt(const struct cmd *cmd, struct inputs *in, int opt, char **argv);
+/*
+ * A command's own option (arg is its argument or NULL): 0 when handled,
+ * -1 when it is not one of the command's, or an exit status.
+ */
+typedef int cmd_opt_fn(const struct cmd *cmd, void *ctx, int opt,
+		       const char *arg);
+/*
+ * Parses argv with getopt_long over COMMON_SHORTOPTS and longopts: the
+ * command's own options through own(cmd, ctx, ...) (may be NULL), the
+ * common ones through common_opt(), then the positional inputs. 0 or an
+ * exit status (CMD_DONE after --help).
+ */
+int cmd_parse(const struct cmd *cmd, struct inputs *in, int argc, char **argv,
+	      const struct option *longopts, cmd_opt_fn *own, void *ctx);
 /* Adds the positional arguments after getopt; fails when there are no
  * inputs at all. 0 or an exit status. */
 int inputs_finish(const struct cmd *cmd, struct inputs *in, int argc,
@@ -114,6 +128,7 @@ PW_CMD(apply);
 PW_CMD(diff);
 PW_CMD(lint);
 PW_CMD(assert);
+PW_CMD(report);
 #undef PW_CMD
 
 #endif

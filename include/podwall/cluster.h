@@ -11,14 +11,33 @@
 #ifndef PODWALL_CLUSTER_H
 #define PODWALL_CLUSTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <podwall/diag.h>
+#include <podwall/port.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 struct pw_cluster;
+
+/*
+ * An IPv4 or IPv6 address: a plain value (like struct pw_port), so
+ * callers can keep arrays of them. IPv4 uses b[0..3] and leaves the rest
+ * zero, so that addresses compare with memcmp.
+ */
+struct pw_addr {
+	uint8_t family;	/* 4 or 6 */
+	uint8_t b[16];
+};
+
+/* A prefix, its host bits cleared. */
+struct pw_cidr {
+	struct pw_addr addr;
+	uint8_t len;
+};
 
 enum pw_kind {
 	PW_KIND_NAMESPACE,
@@ -63,6 +82,58 @@ size_t pw_cluster_count(const struct pw_cluster *c, enum pw_kind kind);
  * diagnostics name them ("-" for standard input); borrowed. */
 size_t pw_cluster_file_count(const struct pw_cluster *c);
 const char *pw_cluster_file_name(const struct pw_cluster *c, size_t i);
+
+/*
+ * Pods and workload templates, i < pw_cluster_count(c, PW_KIND_POD), in
+ * the cluster's order after finalize: by namespace, name, then Pods
+ * before templates. Strings are borrowed from the cluster; an index out
+ * of range reads as NULL, false or 0.
+ */
+const char *pw_cluster_pod_namespace(const struct pw_cluster *c, size_t i);
+const char *pw_cluster_pod_name(const struct pw_cluster *c, size_t i);
+/* NULL for a Pod; "Deployment", "StatefulSet", ... for a template. */
+const char *pw_cluster_pod_kind(const struct pw_cluster *c, size_t i);
+/* spec.nodeName, NULL when the pod is not scheduled. */
+const char *pw_cluster_pod_node(const struct pw_cluster *c, size_t i);
+bool pw_cluster_pod_host_network(const struct pw_cluster *c, size_t i);
+/* In phase Succeeded or Failed: gone for policy purposes. */
+bool pw_cluster_pod_finished(const struct pw_cluster *c, size_t i);
+/*
+ * The pod's addresses (status.podIPs, else status.podIP; at most one per
+ * family) and its containers' declared ports. Each writes at most max
+ * values into out (NULL when max is 0) and returns how many there are.
+ */
+size_t pw_cluster_pod_addrs(const struct pw_cluster *c, size_t i,
+			    struct pw_addr *out, size_t max);
+size_t pw_cluster_pod_ports(const struct pw_cluster *c, size_t i,
+			    struct pw_port *out, size_t max);
+
+/*
+ * Gives pod i a node and an address when it has none, as a network
+ * plugin would (the lab does it for manifests without them). node or
+ * addr may be NULL to leave that part alone; both are copied. Call
+ * after finalize and before pw_engine_new(): an engine reads the pods
+ * as they were when it was built. 0; -EINVAL (index out of range, a
+ * template or hostNetwork pod, an empty node name, an address that is
+ * not IPv4 or IPv6); -EEXIST (the pod has a node or an address already);
+ * -ENOMEM. Nothing changes on an error.
+ */
+int pw_cluster_pod_assign(struct pw_cluster *c, size_t i, const char *node,
+			  const struct pw_addr *addr);
+
+/* Node i's name, i < pw_cluster_count(c, PW_KIND_NODE), sorted after
+ * finalize; borrowed, NULL out of range. */
+const char *pw_cluster_node_name(const struct pw_cluster *c, size_t i);
+/*
+ * The Node named name: its addresses (status.addresses of type
+ * InternalIP and ExternalIP, in order) and its pod ranges (spec.podCIDRs,
+ * else spec.podCIDR). Write at most max values into out and return how
+ * many there are; 0 for a node the manifests do not define.
+ */
+size_t pw_cluster_node_addrs(const struct pw_cluster *c, const char *name,
+			     struct pw_addr *out, size_t max);
+size_t pw_cluster_node_pod_cidrs(const struct pw_cluster *c, const char *name,
+				 struct pw_cidr *out, size_t max);
 
 #ifdef __cplusplus
 }

@@ -40,6 +40,15 @@ void pw_ruleset_free(struct pw_ruleset *rs);
  */
 int pw_ruleset_render(const struct pw_ruleset *rs, char **out);
 
+/*
+ * Adds a pod range of this node ("10.244.1.0/24", "fd00:10:244:1::/64"),
+ * for clusters whose manifests hold no Node with spec.podCIDRs (the
+ * --pod-cidr option): addresses in it that belong to no known pod are
+ * dropped (fail-closed). Added to the Node's ranges, if any. 0, or
+ * -EINVAL for text that is no CIDR, -ENOMEM.
+ */
+int pw_ruleset_add_pod_cidr(struct pw_ruleset *rs, const char *cidr);
+
 /* Sizes of the table: chains, sets and maps, and elements of all sets. */
 size_t pw_ruleset_chain_count(const struct pw_ruleset *rs);
 size_t pw_ruleset_set_count(const struct pw_ruleset *rs);
@@ -53,14 +62,82 @@ size_t pw_ruleset_skipped_count(const struct pw_ruleset *rs);
 size_t pw_ruleset_range_count(const struct pw_ruleset *rs);
 
 /*
+ * Anti-spoofing: finds, in the current network namespace, the interface
+ * of each local pod address (the output interface of the direct route to
+ * it; docs/DATAPATH.md) and lets packets entering from that interface
+ * carry only the addresses of the pods behind it. Without it (podwall
+ * compile) the sets are empty and nothing is dropped for spoofing.
+ * Returns the number of addresses bound, or a negative errno.
+ */
+int pw_ruleset_bind_interfaces(struct pw_ruleset *rs);
+/* Addresses bound to interfaces by pw_ruleset_bind_interfaces. */
+size_t pw_ruleset_bound_count(const struct pw_ruleset *rs);
+
+/*
  * Replaces podwall's table in the current network namespace by rs in one
- * nftables transaction: on any error the previous table stays as it was.
+ * nftables transaction (netlink messages built with libnftnl, no nft
+ * parser): on any error the previous table stays as it was.
  * Returns 0 or a negative errno (-EPERM without CAP_NET_ADMIN, -ENOENT or
- * -EOPNOTSUPP when the kernel lacks an nf_tables feature, -EIO for other
- * kernel or nft errors). On error, *errmsg (when errmsg is not NULL) gets
- * a malloc'd one-line message from nftables, or NULL.
+ * -EOPNOTSUPP when the kernel lacks an nf_tables feature, otherwise the
+ * kernel's errno). On error, *errmsg (when errmsg is not NULL) gets a
+ * malloc'd one-line message (the kernel's error as text), or NULL.
  */
 int pw_ruleset_apply(const struct pw_ruleset *rs, char **errmsg);
+
+/*
+ * The same transaction as pw_ruleset_apply, built from the rendered text
+ * by libnftables instead of netlink messages built directly: the
+ * reference path (what `nft -f` of `podwall compile` would do), kept for
+ * tests and measurements. Errors as pw_ruleset_apply, except that other
+ * kernel or nft errors are -EIO and *errmsg is nft's first error line.
+ */
+int pw_ruleset_apply_text(const struct pw_ruleset *rs, char **errmsg);
+
+/* What one apply or update changed in the kernel. Plain counters, filled
+ * by pw_ruleset_update; fields may be added at the end. */
+struct pw_apply_stats {
+	int full; /* 1: the whole table was (re)loaded */
+	size_t elems_added, elems_removed;
+	size_t sets_added, sets_removed, sets_changed, sets_unchanged;
+	size_t chains_added, chains_removed, chains_replaced;
+	/* Nanoseconds spent comparing and building the batch, and in the
+	 * kernel (sending it until the kernel answered). */
+	unsigned long long diff_ns, kernel_ns;
+};
+
+/*
+ * Moves the kernel from old to rs in one transaction touching only what
+ * differs: set and map elements added and removed, class chains and their
+ * sets created, replaced or deleted (docs/DATAPATH.md, "Incremental
+ * updates"). old must be what the kernel holds (the ruleset the caller
+ * applied last); old NULL gives a full load, as pw_ruleset_apply. When the
+ * transaction fails because the kernel did not hold old (the table was
+ * deleted or changed by someone else: ENOENT, EEXIST, EBUSY), it falls
+ * back to a full load; st->full says so. A change that does not make the
+ * transaction fail (an element added by hand) is not noticed: use
+ * pw_ruleset_sync to compare with the kernel itself. The kernel form of
+ * each ruleset is built on first use and cached in it, so neither ruleset
+ * may be used from another thread meanwhile. st may be NULL. Errors as
+ * pw_ruleset_apply; on error the previous table stays.
+ */
+int pw_ruleset_update(const struct pw_ruleset *old, const struct pw_ruleset *rs,
+		      struct pw_apply_stats *st, char **errmsg);
+
+/*
+ * Reads podwall's table back from the kernel (netlink dumps of its sets,
+ * elements, chains and rule counts) and then does what pw_ruleset_update
+ * does with what it read as old: what `podwall apply` uses, since a
+ * command has no memory of the last run. A missing table, or one holding
+ * objects or rules podwall does not make, is replaced by a full load. st
+ * may be NULL. Errors as pw_ruleset_apply.
+ */
+int pw_ruleset_sync(const struct pw_ruleset *rs, struct pw_apply_stats *st,
+		    char **errmsg);
+
+/* "+3 elements, -1 element, 1 chain replaced, 12 unchanged sets" (or
+ * "full load: ..."); snprintf's return convention. */
+int pw_apply_stats_format(const struct pw_apply_stats *st, char *buf,
+			  size_t len);
 
 /* Removes podwall's table, if there is one. Errors as pw_ruleset_apply. */
 int pw_datapath_flush(char **errmsg);

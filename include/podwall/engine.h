@@ -57,6 +57,17 @@ void pw_engine_free(struct pw_engine *e);
  */
 size_t pw_engine_pod_count(const struct pw_engine *e);
 const char *pw_engine_pod_name(const struct pw_engine *e, size_t i);
+/*
+ * Matrix pod i's node (spec.nodeName, NULL when unscheduled or a
+ * template), addresses and declared container ports, as the cluster
+ * accessors of podwall/cluster.h give them (the same borrowing and
+ * counting rules); NULL or 0 for an index out of range.
+ */
+const char *pw_engine_pod_node(const struct pw_engine *e, size_t i);
+size_t pw_engine_pod_addrs(const struct pw_engine *e, size_t i,
+			   struct pw_addr *out, size_t max);
+size_t pw_engine_pod_ports(const struct pw_engine *e, size_t i,
+			   struct pw_port *out, size_t max);
 
 /*
  * The default ports of the matrix: every container port a pod declares and
@@ -82,6 +93,19 @@ void pw_endpoints_free(struct pw_endpoints *eps);
 size_t pw_endpoints_count(const struct pw_endpoints *eps);
 /* "ns/name" for a pod, the address for anything else. */
 const char *pw_endpoints_name(const struct pw_endpoints *eps, size_t i);
+
+/*
+ * When eps was named as a service ("ns/svc/name"): the service's
+ * namespace and name (borrowed) and its ports, in the order written;
+ * NULL and 0 otherwise. Port i's name goes to *name (NULL when unnamed;
+ * name may be NULL); an index out of range gives the zero port. A
+ * connection to a service on a port it does not define goes nowhere.
+ */
+const char *pw_endpoints_service_namespace(const struct pw_endpoints *eps);
+const char *pw_endpoints_service_name(const struct pw_endpoints *eps);
+size_t pw_endpoints_service_port_count(const struct pw_endpoints *eps);
+struct pw_port pw_endpoints_service_port(const struct pw_endpoints *eps,
+					 size_t i, const char **name);
 
 /*
  * Explains one connection from endpoint fi of from to endpoint ti of to on

@@ -3,10 +3,14 @@
 #
 # podwall apply against a real kernel (root): every golden ruleset of
 # tests/golden/nft/ through the command and into a fresh network namespace,
-# the table as the kernel lists it, a broken input and a refused
-# transaction leaving the previous table untouched, --flush, and real TCP
-# traffic through a node namespace: one allowed connection, and denied ones
-# (ingress, egress, port, an unknown pod address) that are silently dropped.
+# the table as the kernel lists it; the netlink load listed byte for byte
+# as nft -f of the compiled text; incremental updates (A then B lists as B
+# alone, for pods, policies and namespaces changed, and big transitions of
+# a generated cluster); a broken input and a refused transaction leaving
+# the previous table untouched, --flush, and real TCP traffic through a
+# node namespace: one allowed connection, denied ones (ingress, egress,
+# port, an unknown pod address) silently dropped, a spoofed source
+# dropped, and --pod-cidr in place of a Node.
 #
 #   sh tests/netns/apply.sh            (from anywhere; BUILD=build-san)
 #
@@ -135,6 +139,196 @@ in_ns "$RUN-fresh" nft list table inet podwall >"$TMP/b"
 check "selectors then ipblock = ipblock on a fresh namespace" cmp -s "$TMP/ab" "$TMP/b"
 ip netns del "$RUN-fresh"
 
+# ---- netlink and libnftables load the same table --------------------------
+#
+# apply builds netlink messages itself; nft -f of the compiled text is the
+# reference. The kernel must list the same table either way: nothing is
+# normalised.
+
+same_as_text() { # NAME DIR|FILE [--node NODE]
+	_src=$2
+	shift 2
+	ip netns add "$RUN-nl" && ip netns add "$RUN-tx" || return 1
+	"$PODWALL" compile "$@" "$_src" >"$TMP/text.nft" 2>/dev/null &&
+		in_ns "$RUN-nl" "$PODWALL" apply "$@" "$_src" >/dev/null 2>&1 &&
+		in_ns "$RUN-tx" nft -f "$TMP/text.nft" &&
+		in_ns "$RUN-nl" nft list table inet podwall >"$TMP/nl.list" &&
+		in_ns "$RUN-tx" nft list table inet podwall >"$TMP/tx.list" &&
+		cmp -s "$TMP/nl.list" "$TMP/tx.list"
+	_ret=$?
+	ip netns del "$RUN-nl"
+	ip netns del "$RUN-tx"
+	return $_ret
+}
+
+for dir in "$GOLDEN"/*/; do
+	dir=${dir%/}
+	# shellcheck disable=SC2046
+	check "$(basename "$dir"): netlink load lists as nft -f of the text" \
+		same_as_text "$dir" "$dir" $(node_opt "$dir")
+done
+GEN=$(dirname "$PODWALL")/bench/gen_scale
+if [ -x "$GEN" ]; then
+	"$GEN" --namespaces 30 "$TMP/scale.yaml" >/dev/null 2>&1
+	check "scale (30 namespaces): netlink load lists as nft -f of the text" \
+		same_as_text scale "$TMP/scale.yaml"
+	check "scale, one node: netlink load lists as nft -f of the text" \
+		same_as_text scale "$TMP/scale.yaml" --node node-0
+	# Big transitions: every pod local -> one node's view -> one pod more
+	# (a peer in many classes) -> back; each must list as a fresh load.
+	cat >"$TMP/extra-pod.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: test-pod-extra
+  namespace: network-policy-perf-0
+  labels: {test-pod: "true", num: "1", "1": "true"}
+spec:
+  nodeName: node-0
+  containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]
+status: {phase: Running, podIP: 10.250.0.2}
+EOF
+	ip netns add "$RUN-big"
+	for step in "" "--node node-0" "--node node-0 -f $TMP/extra-pod.yaml" \
+		"-f $TMP/extra-pod.yaml" ""; do
+		# shellcheck disable=SC2086
+		in_ns "$RUN-big" "$PODWALL" apply $step "$TMP/scale.yaml" >/dev/null 2>&1
+		ip netns add "$RUN-fresh"
+		# shellcheck disable=SC2086
+		in_ns "$RUN-fresh" "$PODWALL" apply $step "$TMP/scale.yaml" >/dev/null 2>&1
+		in_ns "$RUN-big" nft list table inet podwall >"$TMP/ab"
+		in_ns "$RUN-fresh" nft list table inet podwall >"$TMP/b"
+		check "scale, incremental to '$step': lists as a fresh load" \
+			cmp -s "$TMP/ab" "$TMP/b"
+		ip netns del "$RUN-fresh"
+	done
+	ip netns del "$RUN-big"
+else
+	fail "not built: $GEN"
+fi
+
+# ---- incremental: A then B is B -------------------------------------------
+#
+# apply reads the table back and changes only what differs; afterwards
+# the kernel must list exactly what B loaded on a fresh namespace lists.
+
+# inc_cluster TEAM API_APP DB(yes|no) DB_POLICY(yes|no) API_PORT
+inc_cluster() {
+	cat <<EOF
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {team: $1}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-0, namespace: shop, labels: {app: web}}
+spec: {containers: [{name: c, ports: [{name: http, containerPort: 80}]}]}
+status: {phase: Running, podIPs: [{ip: 10.9.0.10}, {ip: "fd09::10"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api-0, namespace: shop, labels: {app: $2}}
+spec: {containers: [{name: c}]}
+status: {phase: Running, podIP: 10.9.0.20}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: api-in, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: web}}}]
+    ports: [{port: $5}]
+EOF
+	[ "$3" = yes ] && inc_pod db-0 db 10.9.0.30
+	[ "$4" = yes ] && cat <<'EOF'
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-in, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress:
+  - from: [{namespaceSelector: {matchLabels: {team: a}}, podSelector: {matchLabels: {app: api}}}]
+    ports: [{port: 5432}]
+EOF
+	return 0
+}
+
+inc_pod() { # NAME APP IP
+	printf -- '---\napiVersion: v1\nkind: Pod\nmetadata: {name: %s, namespace: shop, labels: {app: %s}}\nspec: {containers: [{name: c}]}\nstatus: {phase: Running, podIP: %s}\n' "$1" "$2" "$3"
+}
+
+web_out='---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-out, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.9.0.30/32]}}]'
+
+inc_cluster a api yes yes 8080 >"$TMP/A.yaml"
+{ inc_cluster a api yes yes 8080; inc_pod api-1 api 10.9.0.21; } >"$TMP/pod-added.yaml"
+inc_cluster a api no yes 8080 >"$TMP/pod-removed.yaml"
+inc_cluster a web yes yes 8080 >"$TMP/pod-relabelled.yaml"
+{ inc_cluster a api yes yes 8080; echo "$web_out"; } >"$TMP/policy-added.yaml"
+inc_cluster a api yes yes 8443 >"$TMP/policy-changed.yaml"
+inc_cluster a api yes no 8080 >"$TMP/policy-removed.yaml"
+inc_cluster b api yes yes 8080 >"$TMP/ns-relabelled.yaml"
+
+ip netns add "$RUN-inc"
+for b in pod-added pod-removed pod-relabelled policy-added \
+	policy-changed policy-removed ns-relabelled; do
+	check "$b differs from A" sh -c "! cmp -s $TMP/A.yaml $TMP/$b.yaml"
+	in_ns "$RUN-inc" "$PODWALL" apply --flush >/dev/null 2>&1
+	in_ns "$RUN-inc" "$PODWALL" apply "$TMP/A.yaml" >/dev/null 2>&1
+	in_ns "$RUN-inc" "$PODWALL" apply "$TMP/$b.yaml" >"$TMP/out" 2>&1
+	check "A -> $b: apply exits 0" [ $? -eq 0 ]
+	check "A -> $b: incremental, not a full load" \
+		grep -qE '^changed: [+-][0-9]+ element' "$TMP/out"
+	ip netns add "$RUN-fresh"
+	in_ns "$RUN-fresh" "$PODWALL" apply "$TMP/$b.yaml" >/dev/null 2>&1
+	in_ns "$RUN-inc" nft list table inet podwall >"$TMP/ab"
+	in_ns "$RUN-fresh" nft list table inet podwall >"$TMP/b"
+	check "A -> $b: the kernel holds what $b alone gives" cmp -s "$TMP/ab" "$TMP/b"
+	ip netns del "$RUN-fresh"
+done
+# Back from one pod more: exactly that pod's elements go. api-1 leaves
+# pods_v4, self_v4 and ingress_v4, and db's peer range 10.9.0.20-21
+# becomes 10.9.0.20 (one concatenated range element replaced).
+in_ns "$RUN-inc" "$PODWALL" apply "$TMP/pod-added.yaml" >/dev/null 2>&1
+in_ns "$RUN-inc" "$PODWALL" apply "$TMP/A.yaml" >"$TMP/out" 2>&1
+check "pod removed: exactly its elements, nothing else" \
+	grep -qx 'changed: +1 element, -4 elements, 12 unchanged sets' "$TMP/out"
+in_ns "$RUN-inc" "$PODWALL" apply "$TMP/A.yaml" >"$TMP/out" 2>&1
+check "same input again: nothing changes" \
+	grep -qx 'changed: 16 unchanged sets' "$TMP/out"
+ip netns add "$RUN-fresh"
+in_ns "$RUN-fresh" "$PODWALL" apply "$TMP/A.yaml" >/dev/null 2>&1
+in_ns "$RUN-fresh" nft list table inet podwall >"$TMP/b"
+ip netns del "$RUN-fresh"
+# An extra set in podwall's table is removed like any stale one...
+in_ns "$RUN-inc" nft add set inet podwall stranger '{ type ipv4_addr; }'
+in_ns "$RUN-inc" "$PODWALL" apply "$TMP/A.yaml" >"$TMP/out" 2>&1
+check "a stranger set: removed" grep -qx 'changed: 1 set removed, 16 unchanged sets' "$TMP/out"
+in_ns "$RUN-inc" nft list table inet podwall >"$TMP/ab"
+check "a stranger set: the kernel holds what A alone gives" cmp -s "$TMP/ab" "$TMP/b"
+# ...a rule added by hand makes the table someone else's: replaced whole...
+in_ns "$RUN-inc" nft add rule inet podwall forward ip saddr 10.9.9.9 accept
+in_ns "$RUN-inc" "$PODWALL" apply "$TMP/A.yaml" >"$TMP/out" 2>&1
+check "a rule added by hand: full load" grep -q '^changed: full load' "$TMP/out"
+in_ns "$RUN-inc" nft list table inet podwall >"$TMP/ab"
+check "a rule added by hand: the kernel holds what A alone gives" cmp -s "$TMP/ab" "$TMP/b"
+# ...and so is a table holding a chain podwall never makes.
+in_ns "$RUN-inc" nft add chain inet podwall stranger
+in_ns "$RUN-inc" "$PODWALL" apply "$TMP/A.yaml" >"$TMP/out" 2>&1
+check "a foreign chain: full load" grep -q '^changed: full load' "$TMP/out"
+in_ns "$RUN-inc" nft list table inet podwall >"$TMP/ab"
+check "a foreign chain: the kernel holds what A alone gives" cmp -s "$TMP/ab" "$TMP/b"
+ip netns del "$RUN-inc"
+
 # ---- bad input and refused transactions leave the table as it was -------
 
 cat >"$TMP/broken.yaml" <<'EOF'
@@ -240,6 +434,20 @@ blocked() {
 	! connects "$@"
 }
 
+blocked_from() {
+	! connects_from "$@"
+}
+
+# connects_from NAME SRC IP PORT: the same from source address SRC.
+connects_from() {
+	ip netns exec "$RUN-$1" timeout 3 /usr/bin/python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=2,
+                             source_address=(sys.argv[1], 0))
+sys.exit(0 if s.recv(3) == b"ok\n" else 1)
+' "$2" "$3" "$4" 2>/dev/null
+}
+
 cat >"$TMP/traffic.yaml" <<EOF
 apiVersion: v1
 kind: Node
@@ -305,9 +513,26 @@ sleep 0.5
 check "before apply: client -> server:9090 open" connects client 10.200.0.3 9090
 check "before apply: rogue -> server:8080 open" connects rogue 10.200.0.3 8080
 check "before apply: IPv6 other -> server:8080 open" connects other fd00:200::3 8080
+# A spoofed source: server's eth0 also holds 192.0.2.50 (no pod's, outside
+# the pod ranges, routed back to server's veth), so only anti-spoofing can
+# stop it: other does not isolate ingress, server not egress.
+in_ns "$RUN-server" ip addr add 192.0.2.50/32 dev eth0
+in_ns "$NODE" ip route add 192.0.2.50/32 dev "pw$$s"
+check "before apply: spoofed 192.0.2.50 from server -> other:9090 open" \
+	connects_from server 192.0.2.50 10.200.0.4 9090
 
 in_ns "$NODE" "$PODWALL" apply --node "$NODE" "$TMP/traffic.yaml" >"$TMP/out" 2>&1
 check "traffic: apply exits 0" [ $? -eq 0 ]
+# client, server and other, IPv4 and IPv6; rogue is no known pod.
+check "anti-spoofing: 6 addresses bound to their veth" \
+	grep -q '; 6 addresses bound to their interface$' "$TMP/out"
+check "anti-spoofing: spoofed 192.0.2.50 from server -> other:9090 dropped" \
+	blocked_from server 192.0.2.50 10.200.0.4 9090
+check "anti-spoofing: server's own address -> other:9090 open" \
+	connects server 10.200.0.4 9090
+in_ns "$NODE" nft list chain inet podwall forward >"$TMP/fwd"
+check "anti-spoofing: the drop was counted" \
+	grep -qE 'iifname @pod_ifaces iifname . ip saddr != @pod_src_v4 counter packets [1-9]' "$TMP/fwd"
 check "allowed: client -> server:8080 (named port http)" connects client 10.200.0.3 8080
 check "denied by ingress port: client -> server:9090" blocked client 10.200.0.3 9090
 check "denied by ingress peer: other -> server:8080" blocked other 10.200.0.3 8080
@@ -324,6 +549,23 @@ check "the drops were counted" grep -qE 'counter packets [1-9][0-9]* bytes [0-9]
 # A denied connection is silently dropped: no RST, no ICMP back.
 in_ns "$NODE" nft list chain inet podwall in_c0 >"$TMP/chain"
 check "denial is a drop, not a reject" sh -c "! grep -q reject $TMP/chain"
+
+# --pod-cidr stands in for a Node with spec.podCIDRs.
+sed '1,/^---$/d' "$TMP/traffic.yaml" >"$TMP/traffic-nonode.yaml"
+in_ns "$NODE" "$PODWALL" apply --node "$NODE" "$TMP/traffic-nonode.yaml" >/dev/null 2>&1
+check "no Node, no --pod-cidr: unknown 10.200.0.9 -> other:9090 open" \
+	connects rogue 10.200.0.4 9090
+in_ns "$NODE" "$PODWALL" apply --node "$NODE" --pod-cidr 10.200.0.0/24 \
+	--pod-cidr fd00:200::/64 "$TMP/traffic-nonode.yaml" >"$TMP/out" 2>&1
+check "--pod-cidr: apply exits 0" [ $? -eq 0 ]
+check "--pod-cidr: fail-closed: unknown 10.200.0.9 -> other:9090" \
+	blocked rogue 10.200.0.4 9090
+check "--pod-cidr: IPv6 fail-closed: unknown fd00:200::9 -> other:9090" \
+	blocked rogue fd00:200::4 9090
+"$PODWALL" compile --pod-cidr 10.200.0.0/33 "$TMP/traffic-nonode.yaml" >/dev/null 2>&1
+check "--pod-cidr: no CIDR: exit status 2" [ $? -eq 2 ]
+"$PODWALL" compile --pod-cidr 10.200.0.0/24 "$TMP/traffic-nonode.yaml" >"$TMP/out" 2>&1
+check "--pod-cidr: compile shows the range" grep -q '10.200.0.0/24' "$TMP/out"
 
 in_ns "$NODE" "$PODWALL" apply --flush >/dev/null 2>&1
 check "after flush: client -> server:9090 open again" connects client 10.200.0.3 9090

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * podwalld: the agent's state, shared by its parts.
+ *
+ * One thread runs everything that decides (main.c's epoll loop): source
+ * events arrive through the evq, change the store, and arm the settle
+ * timer; when it fires, reconcile.c builds the cluster from the store's
+ * good texts, compiles the ruleset for this node and moves the kernel to
+ * it in one transaction. metrics.c counts, http.c serves them.
+ */
+#ifndef PODWALLD_AGENT_H
+#define PODWALLD_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <podwall/podwall.h>
+
+#include "evq.h"
+#include "source.h"
+#include "store.h"
+
+/* A histogram with fixed upper bounds (seconds), Prometheus style. */
+#define HIST_MAX_BUCKETS 16
+struct hist {
+	const double *bounds; /* ascending; +Inf is implicit */
+	size_t nb;
+	uint64_t counts[HIST_MAX_BUCKETS + 1];
+	double sum;
+	uint64_t count;
+};
+
+void hist_observe(struct hist *h, double v);
+/* The q-quantile (0..1) estimated from the buckets' upper bounds. */
+double hist_quantile(const struct hist *h, double q);
+
+struct metrics {
+	uint64_t reconciles_ok, reconciles_invalid, reconciles_failed;
+	uint64_t events[4]; /* by enum src_event */
+	uint64_t rejections; /* versions rejected, ever */
+	uint64_t apply_errors;
+	uint64_t full_loads, incremental_updates;
+	uint64_t drift_repairs; /* the kernel's table differed from ours */
+	double last_apply_unix; /* 0: never */
+	struct hist reconcile_seconds;
+	struct hist latency_seconds; /* event emitted -> kernel updated */
+	size_t chains, sets, elements, local_pods;
+	size_t cluster_objects[PW_KIND_NR]; /* in the applied cluster */
+	/* Where the last reconcile spent its time: reading the store into
+	 * a cluster, compiling engine and ruleset, the kernel transaction. */
+	uint64_t stage_ns[3];
+	uint64_t cpu_ns; /* CPU time of the last reconcile (this thread) */
+};
+
+struct agent {
+	struct src_config cfg;
+	const char *metrics_addr;
+	struct evq *q;
+	struct store *st;
+	struct src *srcs[2];
+	size_t nsrcs;
+
+	/* Kinds a source must list before anything is applied. */
+	const char *const *need_sync;
+	size_t nneed;
+	uint32_t synced; /* bit i: need_sync[i] listed */
+	uint32_t resyncing; /* bit i: reset, waiting for SYNCED */
+
+	bool dirty; /* the store changed since the last build */
+	bool build_failed; /* the good texts do not form a valid cluster */
+	bool apply_failed; /* the kernel lags behind the store */
+	uint64_t first_ns; /* oldest event not yet enforced (0: none) */
+	uint64_t last_ns; /* newest event */
+	uint64_t *pending; /* emit times of the events not yet enforced */
+	size_t npending, cappending;
+
+	struct pw_ruleset *applied; /* what the kernel holds, when known */
+	struct metrics m;
+};
+
+/* reconcile.c */
+/* Applies one source event to the store (logging rejections). */
+void agent_event(struct agent *a, const struct evq_item *it);
+/* Whether the store may be applied (every kind listed, none relisting). */
+bool agent_synced(const struct agent *a);
+/* Builds, compiles and applies the store; 0 or -errno (logged). */
+int agent_reconcile(struct agent *a);
+/*
+ * Reads the table back and repairs it when it is not what the agent
+ * applied last (someone flushed or edited it). 0 or -errno (logged; the
+ * agent then reconciles again).
+ */
+int agent_verify(struct agent *a);
+/* /readyz: synced, nothing rejected, kernel up to date. */
+bool agent_ready(const struct agent *a, const char **why);
+
+/* metrics.c */
+void metrics_init(struct metrics *m);
+/* The /metrics page; malloc'd, NULL on failure. */
+char *metrics_render(const struct agent *a, size_t *len);
+
+/* main.c: the event loop. Everything polled embeds a handler. */
+struct handler {
+	void (*fn)(struct handler *h, uint32_t events);
+};
+struct loop;
+int loop_add(struct loop *l, int fd, uint32_t events, struct handler *h);
+int loop_mod(struct loop *l, int fd, uint32_t events, struct handler *h);
+void loop_del(struct loop *l, int fd);
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr)-offsetof(type, member)))
+
+/* http.c: /metrics, /healthz, /readyz on a nonblocking socket. */
+struct http;
+/* Binds addr ("127.0.0.1:9469", "[::1]:9469"; numeric only) and
+ * registers with l. NULL + errno. */
+struct http *http_new(const char *addr, struct agent *a, struct loop *l);
+void http_free(struct http *h);
+
+#endif

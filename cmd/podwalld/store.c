@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The agent's object store (see store.h): a chained hash table. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <podwall/cluster.h>
+
+#include "store.h"
+
+#define STORE_MIN_BUCKETS 256
+
+struct store {
+	struct store_entry **b;
+	size_t nb, n;
+};
+
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return (h ^ 0xff) * 1099511628211u; /* separates the parts */
+}
+
+static size_t bucket(const struct store *st, const char *kind, const char *ns,
+		     const char *name)
+{
+	uint64_t h = 14695981039346656037u;
+
+	h = hash_str(h, kind);
+	h = hash_str(h, ns);
+	h = hash_str(h, name);
+	return (size_t)(h % st->nb);
+}
+
+struct store *store_new(void)
+{
+	struct store *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return NULL;
+	st->nb = STORE_MIN_BUCKETS;
+	st->b = calloc(st->nb, sizeof(*st->b));
+	if (!st->b) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+static void entry_free(struct store_entry *e)
+{
+	if (!e)
+		return;
+	free(e->kind);
+	free(e->ns);
+	free(e->name);
+	free(e->origin);
+	free(e->text);
+	free(e);
+}
+
+void store_free(struct store *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < st->nb; i++) {
+		struct store_entry *e = st->b[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			entry_free(e);
+		}
+	}
+	free(st->b);
+	free(st);
+}
+
+static struct store_entry **find(const struct store *st, const char *kind,
+				 const char *ns, const char *name)
+{
+	struct store_entry **p = &st->b[bucket(st, kind, ns, name)];
+
+	for (; *p; p = &(*p)->next)
+		if (!strcmp((*p)->kind, kind) && !strcmp((*p)->ns, ns) &&
+		    !strcmp((*p)->name, name))
+			return p;
+	return p;
+}
+
+/* Doubles the buckets when chains get long; failure only costs speed. */
+static void grow(struct store *st)
+{
+	struct store old = *st;
+
+	if (st->n < 2 * st->nb)
+		return;
+	st->nb = old.nb * 2;
+	st->b = calloc(st->nb, sizeof(*st->b));
+	if (!st->b) {
+		*st = old;
+		return;
+	}
+	for (size_t i = 0; i < old.nb; i++) {
+		struct store_entry *e = old.b[i], *next;
+
+		for (; e; e = next) {
+			size_t h = bucket(st, e->kind, e->ns, e->name);
+
+			next = e->next;
+			e->next = st->b[h];
+			st->b[h] = e;
+		}
+	}
+	free(old.b);
+}
+
+static struct store_entry *entry_new(const struct src_object *o)
+{
+	struct store_entry *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->kind = strdup(o->kind);
+	e->ns = strdup(o->ns ? o->ns : "");
+	e->name = strdup(o->name ? o->name : "");
+	if (!e->kind || !e->ns || !e->name) {
+		entry_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+/*
+ * Whether text validates on its own: decodes and finalizes a cluster of
+ * just this object (or file). 1 valid, 0 invalid (*diags kept), -ENOMEM.
+ */
+static int validate(const struct src_object *o, struct pw_diags **diags)
+{
+	struct pw_cluster *c = pw_cluster_new();
+	struct pw_diags *d = pw_diags_new();
+	int ret = -ENOMEM;
+
+	if (!c || !d)
+		goto out_free;
+	ret = pw_cluster_load_buffer(c, o->origin, o->text, o->len, d);
+	if (ret == -ENOMEM)
+		goto out_free;
+	if (!ret)
+		ret = pw_cluster_finalize(c, d);
+	if (ret == -ENOMEM)
+		goto out_free;
+	ret = !ret && !pw_diags_error_count(d);
+	if (!ret && diags) {
+		*diags = d;
+		d = NULL;
+	}
+out_free:
+	pw_diags_free(d);
+	pw_cluster_free(c);
+	return ret;
+}
+
+static int set_good(struct store_entry *e, const struct src_object *o)
+{
+	char *text = malloc(o->len + 1), *origin = strdup(o->origin);
+
+	if (!text || !origin) {
+		free(text);
+		free(origin);
+		return -ENOMEM;
+	}
+	memcpy(text, o->text, o->len);
+	text[o->len] = '\0';
+	free(e->text);
+	free(e->origin);
+	e->text = text;
+	e->len = o->len;
+	e->origin = origin;
+	e->rejected = false;
+	return STORE_CHANGED;
+}
+
+static bool same_text(const struct store_entry *e, const struct src_object *o)
+{
+	return e->text && e->len == o->len && !memcmp(e->text, o->text, o->len);
+}
+
+int store_upsert(struct store *st, const struct src_object *o,
+		 struct pw_diags **diags)
+{
+	struct store_entry **p = find(st, o->kind, o->ns, o->name), *e = *p;
+	int valid;
+
+	if (diags)
+		*diags = NULL;
+	if (e) {
+		e->stale = false;
+		if (same_text(e, o) && !strcmp(e->origin, o->origin)) {
+			e->rejected = false;
+			return STORE_UNCHANGED;
+		}
+	}
+	valid = validate(o, diags);
+	if (valid < 0)
+		return valid;
+	if (!e) {
+		e = entry_new(o);
+		if (!e)
+			return -ENOMEM;
+		*p = e;
+		st->n++;
+		grow(st);
+	}
+	if (!valid) {
+		e->rejected = true;
+		return STORE_REJECTED;
+	}
+	return set_good(e, o);
+}
+
+static bool unlink_entry(struct store *st, struct store_entry **p)
+{
+	struct store_entry *e = *p;
+	bool had_text = e->text != NULL;
+
+	*p = e->next;
+	entry_free(e);
+	st->n--;
+	return had_text;
+}
+
+bool store_delete(struct store *st, const char *kind, const char *ns,
+		  const char *name)
+{
+	struct store_entry **p = find(st, kind, ns ? ns : "", name ? name : "");
+
+	return *p ? unlink_entry(st, p) : false;
+}
+
+void store_reset(struct store *st, const char *kind)
+{
+	for (size_t i = 0; i < st->nb; i++)
+		for (struct store_entry *e = st->b[i]; e; e = e->next)
+			if (!strcmp(e->kind, kind))
+				e->stale = true;
+}
+
+size_t store_sweep(struct store *st, const char *kind)
+{
+	size_t gone = 0;
+
+	for (size_t i = 0; i < st->nb; i++) {
+		struct store_entry **p = &st->b[i];
+
+		while (*p) {
+			if ((*p)->stale && !strcmp((*p)->kind, kind))
+				gone += unlink_entry(st, p);
+			else
+				p = &(*p)->next;
+		}
+	}
+	return gone;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct store_entry *x = *(const struct store_entry *const *)a;
+	const struct store_entry *y = *(const struct store_entry *const *)b;
+	int r = strcmp(x->kind, y->kind);
+
+	if (!r)
+		r = strcmp(x->ns, y->ns);
+	return r ? r : strcmp(x->name, y->name);
+}
+
+const struct store_entry **store_list(const struct store *st, size_t *n)
+{
+	const struct store_entry **v = malloc((st->n + 1) * sizeof(*v));
+	size_t k = 0;
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < st->nb; i++)
+		for (struct store_entry *e = st->b[i]; e; e = e->next)
+			if (e->text)
+				v[k++] = e;
+	qsort(v, k, sizeof(*v), cmp_entry);
+	*n = k;
+	return v;
+}
+
+size_t store_size(const struct store *st)
+{
+	return st->n;
+}
+
+size_t store_rejected(const struct store *st)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->nb; i++)
+		for (struct store_entry *e = st->b[i]; e; e = e->next)
+			n += e->rejected;
+	return n;
+}
+
+size_t store_count_kind(const struct store *st, const char *kind)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->nb; i++)
+		for (struct store_entry *e = st->b[i]; e; e = e->next)
+			n += !strcmp(e->kind, kind);
+	return n;
+}

@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * A ruleset as the kernel holds it: sets with encoded elements and chains
+ * with their recipes (lib/nft_image.h). Objects come in the order nft
+ * creates them for the text of nft_render.c, names are generated as
+ * there, and elements are encoded as nft encodes them, so that a table
+ * loaded from this image and one loaded from the text list the same.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nft_image.h"
+#include "util.h"
+
+static const char *const fam_sfx[PW_FAM_NR] = { "v4", "v6" };
+static const char *const dir_chain[PW_DIR_NR] = {
+	[PW_DIR_INGRESS] = "in",
+	[PW_DIR_EGRESS] = "eg",
+};
+static const char *const dir_map[PW_DIR_NR] = {
+	[PW_DIR_INGRESS] = "ingress",
+	[PW_DIR_EGRESS] = "egress",
+};
+
+/* No padding in an element: the diff compares whole arrays with memcmp. */
+_Static_assert(sizeof(struct pw_nft_elem) ==
+		       2 * PW_NFT_KEY_MAX + 8 + 2 * sizeof(char *),
+	       "struct pw_nft_elem has padding");
+
+#define IFNAMSIZ_ 16 /* IFNAMSIZ, without <net/if.h> */
+
+static size_t fam_len(enum pw_fam f)
+{
+	return f == PW_FAM_V6 ? 16 : 4;
+}
+
+/* Big-endian, as the address sits in the packet. */
+static void put_addr(uint8_t *p, pw_u128 v, enum pw_fam f)
+{
+	for (size_t i = fam_len(f); i-- > 0; v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* ---- growing arrays ------------------------------------------------- */
+
+static int grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	p = realloc(*v, ncap * size);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = ncap;
+	return 0;
+}
+
+int pw_nft_set_push(struct pw_nft_set *s, struct pw_nft_elem *e)
+{
+	if (grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v)))
+		return -ENOMEM;
+	s->v[s->n++] = *e;
+	e->jump = e->comment = NULL;
+	return 0;
+}
+
+struct pw_nft_set *pw_nft_image_add_set(struct pw_nft_image *img,
+					const char *name,
+					enum pw_nft_setkind kind)
+{
+	struct pw_nft_set *s;
+
+	if (grow((void **)&img->sets, &img->cap_sets, img->nsets,
+		 sizeof(*img->sets)))
+		return NULL;
+	s = &img->sets[img->nsets++];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->kind = kind;
+	return s;
+}
+
+struct pw_nft_chain *pw_nft_image_add_chain(struct pw_nft_image *img,
+					    const char *name,
+					    enum pw_nft_chainkind kind,
+					    unsigned mask, const char *comment)
+{
+	struct pw_nft_chain *c;
+	char *dup = NULL;
+
+	if (comment && *comment && !(dup = pw_strdup(comment)))
+		return NULL;
+	if (grow((void **)&img->chains, &img->cap_chains, img->nchains,
+		 sizeof(*img->chains))) {
+		free(dup);
+		return NULL;
+	}
+	c = &img->chains[img->nchains++];
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->kind = kind;
+	c->mask = mask;
+	c->comment = dup;
+	return c;
+}
+
+void pw_nft_image_release(struct pw_nft_image *img)
+{
+	for (size_t i = 0; i < img->nsets; i++) {
+		for (size_t j = 0; j < img->sets[i].n; j++) {
+			free(img->sets[i].v[j].jump);
+			free(img->sets[i].v[j].comment);
+		}
+		free(img->sets[i].v);
+	}
+	for (size_t i = 0; i < img->nchains; i++)
+		free(img->chains[i].comment);
+	free(img->sets);
+	free(img->chains);
+	memset(img, 0, sizeof(*img));
+}
+
+/* ---- comparing ------------------------------------------------------ */
+
+static int strcmp_null(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+int pw_nft_elem_cmp(const struct pw_nft_elem *a, const struct pw_nft_elem *b)
+{
+	size_t n = a->klen > b->klen ? a->klen : b->klen; /* zero beyond */
+	int r = memcmp(a->key, b->key, n);
+
+	if (r)
+		return r;
+	if (a->interval_end != b->interval_end)
+		return a->interval_end ? 1 : -1;
+	if (a->has_kend || b->has_kend) {
+		r = memcmp(a->kend, b->kend, n);
+		if (r)
+			return r;
+		if (a->has_kend != b->has_kend)
+			return a->has_kend - b->has_kend;
+	}
+	if (a->open != b->open)
+		return a->open - b->open;
+	if (!a->jump && !b->jump && !a->comment && !b->comment)
+		return 0;
+	r = strcmp_null(a->jump, b->jump);
+	return r ? r : strcmp_null(a->comment, b->comment);
+}
+
+static int elem_qsort(const void *a, const void *b)
+{
+	return pw_nft_elem_cmp(a, b);
+}
+
+/* The compiler's order is already the kernel's (big-endian keys), so
+ * most sets are only checked. */
+void pw_nft_set_sort(struct pw_nft_set *s)
+{
+	for (size_t i = 1; i < s->n; i++) {
+		if (pw_nft_elem_cmp(&s->v[i - 1], &s->v[i]) > 0) {
+			qsort(s->v, s->n, sizeof(*s->v), elem_qsort);
+			return;
+		}
+	}
+}
+
+const struct pw_nft_set *pw_nft_image_set(const struct pw_nft_image *img,
+					  const char *name)
+{
+	for (size_t i = 0; i < img->nsets; i++)
+		if (!strcmp(img->sets[i].name, name))
+			return &img->sets[i];
+	return NULL;
+}
+
+const struct pw_nft_chain *pw_nft_image_chain(const struct pw_nft_image *img,
+					      const char *name)
+{
+	for (size_t i = 0; i < img->nchains; i++)
+		if (!strcmp(img->chains[i].name, name))
+			return &img->chains[i];
+	return NULL;
+}
+
+/* Which of <chain>_ports_v4, _v4, _ports_v6, _v6 exist: the rules the
+ * class chain has (nft_render.c's class_chain). */
+unsigned pw_nft_class_mask(const struct pw_nft_image *img, const char *chain)
+{
+	static const struct {
+		const char *suffix;
+		unsigned bit;
+	} parts[] = {
+		{ "_ports_v4", PW_CR_PORTS_V4 },
+		{ "_v4", PW_CR_ADDR_V4 },
+		{ "_ports_v6", PW_CR_PORTS_V6 },
+		{ "_v6", PW_CR_ADDR_V6 },
+	};
+	char name[2 * PW_NFT_NAME_MAX];
+	unsigned mask = 0;
+
+	for (size_t i = 0; i < PW_ARRAY_SIZE(parts); i++) {
+		snprintf(name, sizeof(name), "%s%s", chain, parts[i].suffix);
+		if (pw_nft_image_set(img, name))
+			mask |= parts[i].bit;
+	}
+	return mask;
+}
+
+/* ---- elements as nft encodes them ----------------------------------- */
+
+static int push_key(struct pw_nft_set *s, pw_u128 v, enum pw_fam f, bool end,
+		    bool open)
+{
+	struct pw_nft_elem e = { 0 };
+
+	put_addr(e.key, v, f);
+	e.klen = (uint8_t)fam_len(f);
+	e.interval_end = end;
+	e.open = open;
+	return pw_nft_set_push(s, &e);
+}
+
+/*
+ * An interval set (rbtree): each interval [lo, hi] is a start element lo
+ * and an end element hi + 1 flagged INTERVAL_END; a set whose first
+ * interval does not start at 0 begins with an end element at 0; an
+ * interval reaching the top of the space has no end element and its
+ * start is marked open instead (in the element's userdata).
+ */
+static int fill_ivals(struct pw_nft_set *s, const struct pw_ivals *iv,
+		      enum pw_fam f)
+{
+	pw_u128 max = pw_fam_max(f);
+	int ret = 0;
+
+	if (iv->n && iv->v[0].lo)
+		ret = push_key(s, 0, f, true, false);
+	for (size_t i = 0; i < iv->n && !ret; i++) {
+		ret = push_key(s, iv->v[i].lo, f, false, iv->v[i].hi == max);
+		if (!ret && iv->v[i].hi != max)
+			ret = push_key(s, iv->v[i].hi + 1, f, true, false);
+	}
+	return ret;
+}
+
+static int fill_addrs(struct pw_nft_set *s, const struct pw_addrs *a,
+		      enum pw_fam f, bool pair)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		struct pw_nft_elem e = { 0 };
+		size_t n = fam_len(f);
+
+		put_addr(e.key, a->v[i], f);
+		if (pair)
+			put_addr(e.key + n, a->v[i], f);
+		e.klen = (uint8_t)(pair ? 2 * n : n);
+		if (pw_nft_set_push(s, &e))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* addr . proto . port, each field in a 4-byte register. */
+static void put_box(uint8_t *p, pw_u128 addr, uint8_t proto, uint16_t port,
+		    enum pw_fam f)
+{
+	size_t n = fam_len(f);
+
+	put_addr(p, addr, f);
+	p[n] = proto;
+	p[n + 4] = (uint8_t)(port >> 8);
+	p[n + 5] = (uint8_t)port;
+}
+
+static int fill_boxes(struct pw_nft_set *s, const struct pw_boxes *b,
+		      enum pw_fam f)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		const struct pw_box *x = &b->v[i];
+		struct pw_nft_elem e = { 0 };
+
+		put_box(e.key, x->lo, x->proto, x->plo, f);
+		put_box(e.kend, x->hi, x->proto, x->phi, f);
+		e.klen = (uint8_t)(fam_len(f) + 8);
+		e.has_kend = true;
+		if (pw_nft_set_push(s, &e))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int fill_vmap(struct pw_nft_set *s, const struct pw_nft_vmaps *m,
+		     enum pw_dir d, enum pw_fam f)
+{
+	char chain[PW_NFT_NAME_MAX];
+
+	for (size_t i = 0; i < m->n; i++) {
+		struct pw_nft_elem e = { 0 };
+
+		put_addr(e.key, m->v[i].addr, f);
+		e.klen = (uint8_t)fam_len(f);
+		snprintf(chain, sizeof(chain), "%s_c%u", dir_chain[d],
+			 m->v[i].cls);
+		e.jump = pw_strdup(chain);
+		e.comment = *m->v[i].comment ? pw_strdup(m->v[i].comment) :
+					       NULL;
+		if (!e.jump || (*m->v[i].comment && !e.comment) ||
+		    pw_nft_set_push(s, &e)) {
+			free(e.jump);
+			free(e.comment);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* ---- the image of a ruleset ----------------------------------------- */
+
+/* Interface names are 16 bytes, NUL-padded, as the kernel loads them. */
+static int fill_spoof(struct pw_nft_image *img, const struct pw_ruleset *rs)
+{
+	struct pw_nft_elem e = { 0 };
+	const char **names;
+	size_t n = pw_nft_ifnames(rs, &names);
+	struct pw_nft_set *s =
+		pw_nft_image_add_set(img, "pod_ifaces", PW_SK_IFNAME);
+
+	if (!s || !names)
+		goto out_oom;
+	for (size_t i = 0; i < n; i++) {
+		memset(&e, 0, sizeof(e));
+		memcpy(e.key, names[i], strlen(names[i]));
+		e.klen = IFNAMSIZ_;
+		if (pw_nft_set_push(s, &e))
+			goto out_oom;
+	}
+	free(names);
+	for (int f = 0; f < PW_FAM_NR; f++) {
+		char name[PW_NFT_NAME_MAX];
+
+		snprintf(name, sizeof(name), "pod_src_%s", fam_sfx[f]);
+		s = pw_nft_image_add_set(img, name, PW_SK_IFSRC_V4 + f);
+		for (size_t i = 0; s && i < rs->spoof[f].n; i++) {
+			const struct pw_nft_spoof *x = &rs->spoof[f].v[i];
+
+			memset(&e, 0, sizeof(e));
+			memcpy(e.key, x->ifname, IFNAMSIZ_);
+			put_addr(e.key + IFNAMSIZ_, x->addr, (enum pw_fam)f);
+			e.klen = (uint8_t)(IFNAMSIZ_ + fam_len((enum pw_fam)f));
+			if (pw_nft_set_push(s, &e))
+				return -ENOMEM;
+		}
+		if (!s)
+			return -ENOMEM;
+	}
+	return 0;
+out_oom:
+	free(names);
+	return -ENOMEM;
+}
+
+static int base_sets(struct pw_nft_image *img, const struct pw_ruleset *rs)
+{
+	char name[PW_NFT_NAME_MAX];
+	struct pw_nft_set *s;
+
+	for (int f = 0; f < PW_FAM_NR; f++) {
+		snprintf(name, sizeof(name), "pod_ranges_%s", fam_sfx[f]);
+		s = pw_nft_image_add_set(img, name, PW_SK_IVAL_V4 + f);
+		if (!s || fill_ivals(s, &rs->ranges[f], (enum pw_fam)f))
+			return -ENOMEM;
+		snprintf(name, sizeof(name), "pods_%s", fam_sfx[f]);
+		s = pw_nft_image_add_set(img, name, PW_SK_ADDR_V4 + f);
+		if (!s || fill_addrs(s, &rs->known[f], (enum pw_fam)f, false))
+			return -ENOMEM;
+		snprintf(name, sizeof(name), "self_%s", fam_sfx[f]);
+		s = pw_nft_image_add_set(img, name, PW_SK_PAIR_V4 + f);
+		if (!s || fill_addrs(s, &rs->self[f], (enum pw_fam)f, true))
+			return -ENOMEM;
+	}
+	return fill_spoof(img, rs);
+}
+
+static int class_sets(struct pw_nft_image *img, enum pw_dir d,
+		      const struct pw_nft_class *k)
+{
+	char name[PW_NFT_NAME_MAX];
+	struct pw_nft_set *s;
+
+	for (int f = 0; f < PW_FAM_NR; f++) {
+		if (k->ports[f].n) {
+			snprintf(name, sizeof(name), "%s_c%u_ports_%s",
+				 dir_chain[d], k->id, fam_sfx[f]);
+			s = pw_nft_image_add_set(img, name, PW_SK_PORTS_V4 + f);
+			if (!s || fill_boxes(s, &k->ports[f], (enum pw_fam)f))
+				return -ENOMEM;
+		}
+		if (k->addr[f].n) {
+			snprintf(name, sizeof(name), "%s_c%u_%s", dir_chain[d],
+				 k->id, fam_sfx[f]);
+			s = pw_nft_image_add_set(img, name, PW_SK_IVAL_V4 + f);
+			if (!s || fill_ivals(s, &k->addr[f], (enum pw_fam)f))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static unsigned class_mask(const struct pw_nft_class *k)
+{
+	return (k->ports[PW_FAM_V4].n ? PW_CR_PORTS_V4 : 0) |
+	       (k->addr[PW_FAM_V4].n ? PW_CR_ADDR_V4 : 0) |
+	       (k->ports[PW_FAM_V6].n ? PW_CR_PORTS_V6 : 0) |
+	       (k->addr[PW_FAM_V6].n ? PW_CR_ADDR_V6 : 0);
+}
+
+static int classes(struct pw_nft_image *img, const struct pw_ruleset *rs)
+{
+	char name[PW_NFT_NAME_MAX];
+
+	for (int d = PW_DIR_NR; d-- > 0;) {
+		for (size_t i = 0; i < rs->ncls[d]; i++) {
+			const struct pw_nft_class *k = &rs->cls[d][i];
+
+			snprintf(name, sizeof(name), "%s_c%u", dir_chain[d],
+				 k->id);
+			if (class_sets(img, (enum pw_dir)d, k) ||
+			    !pw_nft_image_add_chain(img, name,
+						    d == PW_DIR_INGRESS ?
+							    PW_CK_CLASS_IN :
+							    PW_CK_CLASS_EG,
+						    class_mask(k), k->comment))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int vmaps(struct pw_nft_image *img, const struct pw_ruleset *rs)
+{
+	char name[PW_NFT_NAME_MAX];
+	struct pw_nft_set *s;
+
+	for (int d = PW_DIR_NR; d-- > 0;) {
+		for (int f = 0; f < PW_FAM_NR; f++) {
+			snprintf(name, sizeof(name), "%s_%s", dir_map[d],
+				 fam_sfx[f]);
+			s = pw_nft_image_add_set(img, name, PW_SK_VMAP_V4 + f);
+			if (!s || fill_vmap(s, &rs->vmap[d][f], (enum pw_dir)d,
+					    (enum pw_fam)f))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int pw_nft_image_build(struct pw_nft_image *img, const struct pw_ruleset *rs)
+{
+	int ret;
+
+	memset(img, 0, sizeof(*img));
+	ret = base_sets(img, rs);
+	if (!ret)
+		ret = vmaps(img, rs);
+	if (!ret &&
+	    (!pw_nft_image_add_chain(img, "forward", PW_CK_FORWARD, 0, NULL) ||
+	     !pw_nft_image_add_chain(img, "input", PW_CK_INPUT, 0, NULL)))
+		ret = -ENOMEM;
+	if (!ret)
+		ret = classes(img, rs);
+	if (ret) {
+		pw_nft_image_release(img);
+		return ret;
+	}
+	for (size_t i = 0; i < img->nsets; i++)
+		pw_nft_set_sort(&img->sets[i]);
+	return 0;
+}
+
+void pw_nft_image_free(struct pw_nft_image *img)
+{
+	if (img)
+		pw_nft_image_release(img);
+	free(img);
+}
+
+const struct pw_nft_image *pw_nft_ruleset_image(const struct pw_ruleset *rs)
+{
+	struct pw_ruleset *cache = (struct pw_ruleset *)rs;
+	struct pw_nft_image *img;
+
+	if (rs->image)
+		return rs->image;
+	img = malloc(sizeof(*img));
+	if (!img || pw_nft_image_build(img, rs)) {
+		free(img);
+		return NULL;
+	}
+	cache->image = img;
+	return img;
+}

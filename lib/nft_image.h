@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The table as the kernel holds it (internal): what nft_netlink.c sends,
+ * what it reads back, and what two generations are compared on.
+ *
+ * A ruleset (lib/datapath.h) is turned into an image: every set with its
+ * elements already encoded as netlink data (keys in network byte order,
+ * interval sets as nft encodes them), every chain with the recipe of its
+ * rules. Two images are compared object by object and element by element,
+ * so an incremental update is exactly the difference, and reading the
+ * table back from the kernel gives an image too (elements decoded from
+ * the dump, chains from their names, comments and the sets they use).
+ */
+#ifndef PW_NFT_IMAGE_H
+#define PW_NFT_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "datapath.h"
+
+#define PW_NFT_TABLE "podwall"
+#define PW_NFT_KEY_MAX 40 /* ipv6 . proto . port, padded to 4 bytes each */
+#define PW_NFT_NAME_MAX 48
+
+/* One element. Keys are what the kernel stores (registers of 4 bytes). */
+struct pw_nft_elem {
+	uint8_t key[PW_NFT_KEY_MAX];
+	uint8_t kend[PW_NFT_KEY_MAX]; /* concatenated ranges (pipapo) */
+	uint8_t klen;
+	bool has_kend;
+	bool interval_end; /* NFT_SET_ELEM_INTERVAL_END (rbtree) */
+	bool open; /* an interval up to the end of the space */
+	uint8_t reserved[4]; /* zero: no padding, so equal sets memcmp equal */
+	char *jump; /* vmap: the chain */
+	char *comment;
+};
+
+/* What a set is, by its role in the table. */
+enum pw_nft_setkind {
+	PW_SK_IVAL_V4, /* ipv4_addr, flags interval */
+	PW_SK_IVAL_V6,
+	PW_SK_ADDR_V4, /* ipv4_addr */
+	PW_SK_ADDR_V6,
+	PW_SK_PAIR_V4, /* ipv4_addr . ipv4_addr */
+	PW_SK_PAIR_V6,
+	PW_SK_PORTS_V4, /* ipv4_addr . inet_proto . inet_service, interval */
+	PW_SK_PORTS_V6,
+	PW_SK_VMAP_V4, /* ipv4_addr : verdict */
+	PW_SK_VMAP_V6,
+	PW_SK_IFNAME, /* ifname */
+	PW_SK_IFSRC_V4, /* ifname . ipv4_addr */
+	PW_SK_IFSRC_V6,
+	PW_SK_NR,
+};
+
+struct pw_nft_set {
+	char name[PW_NFT_NAME_MAX];
+	enum pw_nft_setkind kind;
+	struct pw_nft_elem *v;
+	size_t n, cap;
+};
+
+/* Rules of a chain, by recipe: the two base chains are fixed; a class
+ * chain has one lookup per set it owns (mask of PW_CR_*), then the drop. */
+enum pw_nft_chainkind {
+	PW_CK_FORWARD,
+	PW_CK_INPUT,
+	PW_CK_CLASS_IN,
+	PW_CK_CLASS_EG,
+};
+
+enum {
+	PW_CR_PORTS_V4 = 1,
+	PW_CR_ADDR_V4 = 2,
+	PW_CR_PORTS_V6 = 4,
+	PW_CR_ADDR_V6 = 8,
+};
+
+struct pw_nft_chain {
+	char name[PW_NFT_NAME_MAX];
+	enum pw_nft_chainkind kind;
+	unsigned mask;
+	char *comment;
+};
+
+/* Sets and chains in the order nft creates them for the rendered text,
+ * so that a table loaded either way lists the same. */
+struct pw_nft_image {
+	struct pw_nft_set *sets;
+	size_t nsets, cap_sets;
+	struct pw_nft_chain *chains;
+	size_t nchains, cap_chains;
+};
+
+/* The image of rs, built on first use and cached in rs (see
+ * lib/datapath.h); NULL on ENOMEM. */
+const struct pw_nft_image *pw_nft_ruleset_image(const struct pw_ruleset *rs);
+
+/* 0 or -ENOMEM; img is emptied first. */
+int pw_nft_image_build(struct pw_nft_image *img, const struct pw_ruleset *rs);
+void pw_nft_image_release(struct pw_nft_image *img);
+
+/* Appends an empty set / a chain; NULL on ENOMEM. */
+struct pw_nft_set *pw_nft_image_add_set(struct pw_nft_image *img,
+					const char *name,
+					enum pw_nft_setkind kind);
+struct pw_nft_chain *pw_nft_image_add_chain(struct pw_nft_image *img,
+					    const char *name,
+					    enum pw_nft_chainkind kind,
+					    unsigned mask, const char *comment);
+/* Appends e to s, taking e's strings; 0 or -ENOMEM. */
+int pw_nft_set_push(struct pw_nft_set *s, struct pw_nft_elem *e);
+/* Sorts the elements (what the diff walks). */
+void pw_nft_set_sort(struct pw_nft_set *s);
+int pw_nft_elem_cmp(const struct pw_nft_elem *a, const struct pw_nft_elem *b);
+
+const struct pw_nft_set *pw_nft_image_set(const struct pw_nft_image *img,
+					  const char *name);
+const struct pw_nft_chain *pw_nft_image_chain(const struct pw_nft_image *img,
+					      const char *name);
+
+/*
+ * Reads podwall's table from the kernel of this network namespace into
+ * img (nft_readback.c). 0; -ENOENT without a table; -EPROTO when the
+ * table holds objects podwall does not make; other -errno.
+ */
+int pw_nft_image_read(struct pw_nft_image *img);
+
+/* The chain recipe a class chain has given the sets present in img. */
+unsigned pw_nft_class_mask(const struct pw_nft_image *img, const char *chain);
+
+#endif

@@ -1,0 +1,702 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Full loads and incremental updates through netlink.
+ *
+ * A full load is "create the table if missing, delete it, build it
+ * again" in one batch, like the text path. An update compares the image
+ * of what the kernel holds with the image of the new ruleset and sends
+ * only the difference, in one batch:
+ *
+ *   1. elements that went away (and vmap entries that jump to a chain
+ *      about to be recreated),
+ *   2. chains that went away or are recreated, rules of chains whose
+ *      recipe changed or that use a set about to be recreated,
+ *   3. sets that went away or are recreated,
+ *   4. new and recreated chains, new and recreated sets with their
+ *      elements, new elements of kept sets,
+ *   5. rules of new, recreated and replaced chains.
+ *
+ * The kernel keeps sets and chains in creation order and `nft list`
+ * prints them so. For a table updated from A to B to list exactly as B
+ * loaded on its own, objects are only ever appended: the longest prefix
+ * of B's order that A already holds in the same order is kept, and every
+ * object after it is created again (deleted first if A had it). The
+ * ruleset puts the fixed objects first (base sets, maps, base chains), so
+ * in the common cases (a pod added to or removed from existing classes, a
+ * class added at the end) that prefix is nearly everything.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nft_image.h"
+#include "nft_netlink.h"
+#include "util.h"
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ull +
+	       (unsigned long long)ts.tv_nsec;
+}
+
+/* Sends bt, timing the kernel's part into st. */
+static int send_timed(struct pw_nl_batch *bt, struct pw_apply_stats *st)
+{
+	unsigned long long t0 = now_ns();
+	int ret = pw_nl_batch_send(bt);
+
+	st->kernel_ns = now_ns() - t0;
+	return ret;
+}
+
+/* ---- full load ------------------------------------------------------ */
+
+/* Element lists to send, as pointers into the images. */
+struct elist {
+	const struct pw_nft_elem **v;
+	size_t n, cap;
+};
+
+static int elist_push(struct elist *l, const struct pw_nft_elem *e)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		const struct pw_nft_elem **v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = e;
+	return 0;
+}
+
+static void all_elems(struct pw_nl_batch *bt, const struct pw_nft_set *s,
+		      struct elist *l)
+{
+	l->n = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (elist_push(l, &s->v[i])) {
+			pw_nl_batch_fail(bt, -ENOMEM);
+			return;
+		}
+	pw_nl_elems(bt, true, s->name, l->v, l->n);
+}
+
+static void build_full(struct pw_nl_batch *bt, const struct pw_nft_image *img,
+		       struct pw_apply_stats *st)
+{
+	struct elist tmp = { 0 };
+
+	pw_nl_table_new(bt);
+	pw_nl_table_del(bt);
+	pw_nl_table_new(bt);
+	for (size_t i = 0; i < img->nchains; i++)
+		pw_nl_chain_add(bt, &img->chains[i]);
+	for (size_t i = 0; i < img->nsets; i++) {
+		pw_nl_set_add(bt, &img->sets[i]);
+		all_elems(bt, &img->sets[i], &tmp);
+		st->elems_added += img->sets[i].n;
+	}
+	for (size_t i = 0; i < img->nchains; i++)
+		pw_nl_chain_rules(bt, &img->chains[i]);
+	free(tmp.v);
+	st->full = 1;
+	st->sets_added = img->nsets;
+	st->chains_added = img->nchains;
+}
+
+static int send_full(const struct pw_nft_image *img, struct pw_apply_stats *st)
+{
+	unsigned long long t0 = now_ns();
+	struct pw_nl_batch *bt;
+	int ret = pw_nl_batch_init(&bt);
+
+	if (ret)
+		return ret;
+	memset(st, 0, sizeof(*st));
+	build_full(bt, img, st);
+	st->diff_ns = now_ns() - t0;
+	ret = send_timed(bt, st);
+	pw_nl_batch_free(bt);
+	return ret;
+}
+
+/* ---- the difference ------------------------------------------------- */
+
+/* What happens to each object of the new image and of the old one. */
+enum fate {
+	KEEP, /* in both, same place: elements or rules change in place */
+	ADD, /* new, or recreated (then also in the old image as DROP) */
+	DROP, /* deleted */
+};
+
+struct plan {
+	const struct pw_nft_image *old, *new;
+	enum fate *set_new, *set_old, *ch_new, *ch_old;
+	size_t *set_match, *ch_match; /* new index -> old index, or SIZE_MAX */
+	struct name_ix *old_sets, *old_chains;
+	bool *rerule; /* per new chain: delete and write its rules again */
+};
+
+/* Names of the old image's objects, sorted, for lookups by name. */
+struct name_ix {
+	const char *name;
+	size_t i;
+};
+
+static int name_ix_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct name_ix *)a)->name,
+		      ((const struct name_ix *)b)->name);
+}
+
+static size_t ix_find(const struct name_ix *ix, size_t n, const char *name)
+{
+	struct name_ix key = { name, 0 };
+	const struct name_ix *hit =
+		n ? bsearch(&key, ix, n, sizeof(*ix), name_ix_cmp) : NULL;
+
+	return hit ? hit->i : SIZE_MAX;
+}
+
+static struct name_ix *ix_sets(const struct pw_nft_image *img)
+{
+	struct name_ix *ix = malloc((img->nsets + 1) * sizeof(*ix));
+
+	for (size_t i = 0; ix && i < img->nsets; i++)
+		ix[i] = (struct name_ix){ img->sets[i].name, i };
+	if (ix && img->nsets > 1)
+		qsort(ix, img->nsets, sizeof(*ix), name_ix_cmp);
+	return ix;
+}
+
+static struct name_ix *ix_chains(const struct pw_nft_image *img)
+{
+	struct name_ix *ix = malloc((img->nchains + 1) * sizeof(*ix));
+
+	for (size_t i = 0; ix && i < img->nchains; i++)
+		ix[i] = (struct name_ix){ img->chains[i].name, i };
+	if (ix && img->nchains > 1)
+		qsort(ix, img->nchains, sizeof(*ix), name_ix_cmp);
+	return ix;
+}
+
+static bool same_chain(const struct pw_nft_chain *a,
+		       const struct pw_nft_chain *b)
+{
+	return a->kind == b->kind && !strcmp(a->comment ? a->comment : "",
+					     b->comment ? b->comment : "");
+}
+
+/*
+ * Keeps the longest prefix of the new order that the old image holds in
+ * the same relative order (and, for chains, with the same kind and
+ * comment, which cannot be changed in place); the rest is added.
+ */
+static void plan_order(size_t nnew, size_t nold, const size_t *match,
+		       enum fate *fnew, enum fate *fold, const bool *compat)
+{
+	size_t last = 0;
+	bool prefix = true;
+
+	for (size_t i = 0; i < nold; i++)
+		fold[i] = DROP;
+	for (size_t i = 0; i < nnew; i++) {
+		size_t m = match[i];
+
+		prefix = prefix && m != SIZE_MAX && (!i || m >= last) &&
+			 compat[i];
+		if (prefix) {
+			last = m;
+			fnew[i] = KEEP;
+			fold[m] = KEEP;
+		} else {
+			fnew[i] = ADD;
+		}
+	}
+}
+
+/*
+ * The chains whose rules name set `set` (see nft_netlink.c's rules): a
+ * class set belongs to the class chain it is named after; the base sets
+ * and maps are used by forward, and all but self_ and ingress_ by input.
+ */
+static void set_users(const char *set, char *cls, size_t len, const char **base,
+		      size_t *nbase)
+{
+	static const struct {
+		const char *prefix;
+		bool input;
+	} shared[] = {
+		{ "pod_ranges_", true }, { "pods_", true },
+		{ "pod_ifaces", true },	 { "pod_src_", true },
+		{ "self_", false },	 { "egress_", true },
+		{ "ingress_", false },
+	};
+	const char *cut;
+
+	*nbase = 0;
+	*cls = '\0';
+	for (size_t i = 0; i < PW_ARRAY_SIZE(shared); i++) {
+		if (strncmp(set, shared[i].prefix, strlen(shared[i].prefix)))
+			continue;
+		base[(*nbase)++] = "forward";
+		if (shared[i].input)
+			base[(*nbase)++] = "input";
+		return;
+	}
+	cut = strchr(strchr(set, '_') ? strchr(set, '_') + 1 : set, '_');
+	if (cut && (size_t)(cut - set) < len)
+		snprintf(cls, len, "%.*s", (int)(cut - set), set);
+}
+
+/* Which kept chains must have their rules written again: the recipe
+ * changed, or a set they use is deleted or recreated. */
+static void plan_rerule(struct plan *p)
+{
+	char cls[PW_NFT_NAME_MAX];
+	const char *base[2];
+	size_t nbase, j;
+	size_t *rev = calloc(p->old->nchains + 1, sizeof(*rev));
+
+	if (!rev) {
+		/* Without memory, write every kept chain again: correct. */
+		for (size_t i = 0; i < p->new->nchains; i++)
+			p->rerule[i] = p->ch_new[i] == KEEP;
+		return;
+	}
+	for (size_t i = 0; i < p->old->nchains; i++)
+		rev[i] = SIZE_MAX;
+	for (size_t i = 0; i < p->new->nchains; i++)
+		if (p->ch_new[i] == KEEP)
+			rev[p->ch_match[i]] = i;
+
+	for (size_t i = 0; i < p->new->nchains; i++)
+		p->rerule[i] = p->ch_new[i] == KEEP &&
+			       p->new->chains[i].mask !=
+				       p->old->chains[p->ch_match[i]].mask;
+	for (size_t s = 0; s < p->old->nsets; s++) {
+		if (p->set_old[s] != DROP)
+			continue;
+		set_users(p->old->sets[s].name, cls, sizeof(cls), base, &nbase);
+		for (size_t k = 0; k <= nbase; k++) {
+			const char *c = k < nbase ? base[k] : cls;
+
+			j = *c ? ix_find(p->old_chains, p->old->nchains, c) :
+				 SIZE_MAX;
+			if (j != SIZE_MAX && rev[j] != SIZE_MAX)
+				p->rerule[rev[j]] = true;
+		}
+	}
+	free(rev);
+}
+
+static int plan_make(struct plan *p, const struct pw_nft_image *old,
+		     const struct pw_nft_image *new)
+{
+	size_t ns = new->nsets, nc = new->nchains;
+	bool *compat;
+
+	memset(p, 0, sizeof(*p));
+	p->old = old;
+	p->new = new;
+	p->set_new = calloc(ns + 1, sizeof(enum fate));
+	p->set_old = calloc(old->nsets + 1, sizeof(enum fate));
+	p->ch_new = calloc(nc + 1, sizeof(enum fate));
+	p->ch_old = calloc(old->nchains + 1, sizeof(enum fate));
+	p->set_match = calloc(ns + 1, sizeof(size_t));
+	p->ch_match = calloc(nc + 1, sizeof(size_t));
+	compat = calloc(ns + nc + 1, sizeof(bool));
+	p->rerule = calloc(nc + 1, sizeof(bool));
+	p->old_sets = ix_sets(old);
+	p->old_chains = ix_chains(old);
+	if (!p->set_new || !p->set_old || !p->ch_new || !p->ch_old ||
+	    !p->set_match || !p->ch_match || !compat || !p->rerule ||
+	    !p->old_sets || !p->old_chains) {
+		free(compat);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < ns; i++) {
+		p->set_match[i] =
+			ix_find(p->old_sets, old->nsets, new->sets[i].name);
+		compat[i] = p->set_match[i] != SIZE_MAX &&
+			    old->sets[p->set_match[i]].kind ==
+				    new->sets[i].kind;
+	}
+	plan_order(ns, old->nsets, p->set_match, p->set_new, p->set_old,
+		   compat);
+	for (size_t i = 0; i < nc; i++) {
+		p->ch_match[i] = ix_find(p->old_chains, old->nchains,
+					 new->chains[i].name);
+		compat[ns + i] = p->ch_match[i] != SIZE_MAX &&
+				 same_chain(&old->chains[p->ch_match[i]],
+					    &new->chains[i]);
+	}
+	plan_order(nc, old->nchains, p->ch_match, p->ch_new, p->ch_old,
+		   compat + ns);
+	free(compat);
+	plan_rerule(p);
+	return 0;
+}
+
+static void plan_free(struct plan *p)
+{
+	free(p->set_new);
+	free(p->set_old);
+	free(p->ch_new);
+	free(p->ch_old);
+	free(p->set_match);
+	free(p->ch_match);
+	free(p->old_sets);
+	free(p->old_chains);
+	free(p->rerule);
+}
+
+static bool jumps_to_dropped(const struct plan *p, const char *jump)
+{
+	size_t j = jump ? ix_find(p->old_chains, p->old->nchains, jump) :
+			  SIZE_MAX;
+
+	return j != SIZE_MAX && p->ch_old[j] == DROP;
+}
+
+/* Merge of two sorted element lists: what goes, what comes. Entries
+ * that jump to a recreated chain go and come back. */
+static int elem_diff(const struct plan *p, const struct pw_nft_set *o,
+		     const struct pw_nft_set *n, struct elist *del,
+		     struct elist *add)
+{
+	size_t i = 0, j = 0;
+	int ret = 0;
+
+	/* Most sets do not change: elements have no padding and sets
+	 * without strings hold no pointers, so equal arrays memcmp equal. */
+	if (o->n == n->n &&
+	    (!o->n ||
+	     (!o->v[0].jump && !memcmp(o->v, n->v, o->n * sizeof(*o->v)))))
+		return 0;
+	while (!ret && (i < o->n || j < n->n)) {
+		int c = i == o->n ? 1 :
+			j == n->n ? -1 :
+				    pw_nft_elem_cmp(&o->v[i], &n->v[j]);
+
+		if (c < 0) {
+			ret = elist_push(del, &o->v[i++]);
+		} else if (c > 0) {
+			ret = elist_push(add, &n->v[j++]);
+		} else if (jumps_to_dropped(p, o->v[i].jump)) {
+			ret = elist_push(del, &o->v[i++]);
+			ret = ret ? ret : elist_push(add, &n->v[j++]);
+		} else {
+			i++;
+			j++;
+		}
+	}
+	return ret;
+}
+
+/* Steps 1 and 6 for the kept sets: element deletions now, additions
+ * remembered for later. */
+/*
+ * A concatenated interval set (pipapo) lists its elements in the order
+ * they went in: kept ones first, then added ones. That is the order of a
+ * fresh load (sorted) only when every added element sorts after every
+ * kept one. Otherwise the tail from the first added element on goes out
+ * and comes back in order, in the same transaction: kept elements before
+ * it stay, so the set ends up in sorted order again.
+ */
+static bool keeps_order(const struct pw_nft_set *n, const struct elist *add)
+{
+	if (n->kind != PW_SK_PORTS_V4 && n->kind != PW_SK_PORTS_V6)
+		return true;
+	return !add->n || (size_t)(n->v + n->n - add->v[0]) == add->n;
+}
+
+/* Widens del and add to the whole tail from add's first element. */
+static int refill_tail(const struct pw_nft_set *o, const struct pw_nft_set *n,
+		       struct elist *del, struct elist *add)
+{
+	const struct pw_nft_elem *first = add->v[0];
+	size_t d = 0, had = del->n;
+	struct elist out = { 0 };
+	int ret = 0;
+
+	/* del is a sorted subsequence of o: merge it with o's tail. */
+	for (size_t i = 0; i < o->n && !ret; i++) {
+		bool gone = d < had && del->v[d] == &o->v[i];
+
+		d += gone;
+		if (gone || pw_nft_elem_cmp(&o->v[i], first) >= 0)
+			ret = elist_push(&out, &o->v[i]);
+	}
+	free(del->v);
+	*del = out;
+	add->n = 0;
+	for (const struct pw_nft_elem *e = first; !ret && e < n->v + n->n; e++)
+		ret = elist_push(add, e);
+	return ret;
+}
+
+static int kept_set_diffs(struct pw_nl_batch *bt, const struct plan *p,
+			  struct elist *adds, struct pw_apply_stats *st)
+{
+	struct elist del = { 0 };
+	int ret = 0;
+
+	for (size_t i = 0; i < p->new->nsets && !ret; i++) {
+		const struct pw_nft_set *n = &p->new->sets[i], *o;
+
+		if (p->set_new[i] != KEEP)
+			continue;
+		o = &p->old->sets[p->set_match[i]];
+		del.n = adds[i].n = 0;
+		ret = elem_diff(p, o, n, &del, &adds[i]);
+		if (!ret && !keeps_order(n, &adds[i]))
+			ret = refill_tail(o, n, &del, &adds[i]);
+		if (!ret && del.n)
+			pw_nl_elems(bt, false, n->name, del.v, del.n);
+		st->elems_removed += del.n;
+		st->elems_added += adds[i].n;
+		if (del.n || adds[i].n)
+			st->sets_changed++;
+		else
+			st->sets_unchanged++;
+	}
+	free(del.v);
+	return ret;
+}
+
+static void drop_chains(struct pw_nl_batch *bt, const struct plan *p,
+			struct pw_apply_stats *st)
+{
+	for (size_t i = 0; i < p->old->nchains; i++)
+		if (p->ch_old[i] == DROP) {
+			pw_nl_chain_del(bt, p->old->chains[i].name);
+			st->chains_removed++;
+		}
+	for (size_t i = 0; i < p->new->nchains; i++)
+		if (p->rerule[i]) {
+			pw_nl_chain_flush(bt, p->new->chains[i].name);
+			st->chains_replaced++;
+		}
+}
+
+static void drop_sets(struct pw_nl_batch *bt, const struct plan *p,
+		      struct pw_apply_stats *st)
+{
+	for (size_t i = 0; i < p->old->nsets; i++)
+		if (p->set_old[i] == DROP) {
+			pw_nl_set_del(bt, p->old->sets[i].name);
+			st->sets_removed++;
+			st->elems_removed += p->old->sets[i].n;
+		}
+}
+
+static int add_objects(struct pw_nl_batch *bt, const struct plan *p,
+		       struct elist *adds, struct pw_apply_stats *st)
+{
+	struct elist tmp = { 0 };
+
+	for (size_t i = 0; i < p->new->nchains; i++)
+		if (p->ch_new[i] == ADD) {
+			pw_nl_chain_add(bt, &p->new->chains[i]);
+			st->chains_added++;
+		}
+	for (size_t i = 0; i < p->new->nsets; i++) {
+		const struct pw_nft_set *s = &p->new->sets[i];
+
+		if (p->set_new[i] == ADD) {
+			pw_nl_set_add(bt, s);
+			all_elems(bt, s, &tmp);
+			st->sets_added++;
+			st->elems_added += s->n;
+		} else if (adds[i].n) {
+			pw_nl_elems(bt, true, s->name, adds[i].v, adds[i].n);
+		}
+	}
+	for (size_t i = 0; i < p->new->nchains; i++)
+		if (p->ch_new[i] == ADD || p->rerule[i])
+			pw_nl_chain_rules(bt, &p->new->chains[i]);
+	free(tmp.v);
+	return 0;
+}
+
+static int build_diff(struct pw_nl_batch *bt, const struct plan *p,
+		      struct pw_apply_stats *st)
+{
+	struct elist *adds = calloc(p->new->nsets + 1, sizeof(*adds));
+	int ret;
+
+	if (!adds)
+		return -ENOMEM;
+	ret = kept_set_diffs(bt, p, adds, st);
+	if (!ret) {
+		drop_chains(bt, p, st);
+		drop_sets(bt, p, st);
+		ret = add_objects(bt, p, adds, st);
+	}
+	for (size_t i = 0; i < p->new->nsets; i++)
+		free(adds[i].v);
+	free(adds);
+	return ret;
+}
+
+/* Errors that mean the kernel did not hold what we thought. */
+static bool drifted(int err)
+{
+	return err == -ENOENT || err == -EEXIST || err == -EBUSY;
+}
+
+static int send_diff(const struct pw_nft_image *old,
+		     const struct pw_nft_image *new, struct pw_apply_stats *st)
+{
+	unsigned long long t0 = now_ns();
+	struct pw_nl_batch *bt;
+	struct plan p;
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	ret = plan_make(&p, old, new);
+	if (!ret)
+		ret = pw_nl_batch_init(&bt);
+	if (ret) {
+		plan_free(&p);
+		return ret;
+	}
+	ret = build_diff(bt, &p, st);
+	st->diff_ns = now_ns() - t0;
+	if (!ret)
+		ret = send_timed(bt, st);
+	pw_nl_batch_free(bt);
+	plan_free(&p);
+	return ret;
+}
+
+/* ---- the API -------------------------------------------------------- */
+
+static void set_errmsg(char **errmsg, int err)
+{
+	if (errmsg)
+		*errmsg = err ? pw_strdup(strerror(-err)) : NULL;
+}
+
+/* A diff when the kernel's image is known, else (or when the kernel did
+ * not hold it after all) the whole table. */
+static int apply_images(const struct pw_nft_image *old,
+			const struct pw_nft_image *new,
+			struct pw_apply_stats *st)
+{
+	int ret;
+
+	if (!old)
+		return send_full(new, st);
+	ret = send_diff(old, new, st);
+	if (drifted(ret))
+		ret = send_full(new, st);
+	return ret;
+}
+
+int pw_nft_apply_image(const struct pw_nft_image *old,
+		       const struct pw_nft_image *new,
+		       struct pw_apply_stats *st, char **errmsg)
+{
+	struct pw_apply_stats dummy;
+	int ret;
+
+	if (errmsg)
+		*errmsg = NULL;
+	st = st ? st : &dummy;
+	memset(st, 0, sizeof(*st));
+	if (!pw_nft_may_admin_net())
+		return -EPERM;
+	ret = apply_images(old, new, st);
+	set_errmsg(errmsg, ret);
+	return ret;
+}
+
+PW_EXPORT int pw_ruleset_apply(const struct pw_ruleset *rs, char **errmsg)
+{
+	return pw_ruleset_update(NULL, rs, NULL, errmsg);
+}
+
+PW_EXPORT int pw_ruleset_update(const struct pw_ruleset *old,
+				const struct pw_ruleset *rs,
+				struct pw_apply_stats *st, char **errmsg)
+{
+	const struct pw_nft_image *io = NULL, *in;
+
+	if (errmsg)
+		*errmsg = NULL;
+	in = pw_nft_ruleset_image(rs);
+	if (old)
+		io = pw_nft_ruleset_image(old);
+	if (!in || (old && !io))
+		return -ENOMEM;
+	return pw_nft_apply_image(io, in, st, errmsg);
+}
+
+static const struct {
+	size_t off;
+	const char *sign, *one, *many;
+} stat_words[] = {
+	{ offsetof(struct pw_apply_stats, elems_added), "+", "element",
+	  "elements" },
+	{ offsetof(struct pw_apply_stats, elems_removed), "-", "element",
+	  "elements" },
+	{ offsetof(struct pw_apply_stats, sets_added), "", "set added",
+	  "sets added" },
+	{ offsetof(struct pw_apply_stats, sets_removed), "", "set removed",
+	  "sets removed" },
+	{ offsetof(struct pw_apply_stats, chains_added), "", "chain added",
+	  "chains added" },
+	{ offsetof(struct pw_apply_stats, chains_removed), "", "chain removed",
+	  "chains removed" },
+	{ offsetof(struct pw_apply_stats, chains_replaced), "",
+	  "chain replaced", "chains replaced" },
+	{ offsetof(struct pw_apply_stats, sets_unchanged), "", "unchanged set",
+	  "unchanged sets" },
+};
+
+/* Appends to buf what snprintf would, keeping count past the end. */
+static void put(char *buf, size_t len, size_t *at, const char *sep,
+		const char *sign, size_t v, const char *word)
+{
+	int n = snprintf(*at < len ? buf + *at : NULL,
+			 *at < len ? len - *at : 0, "%s%s%zu %s", sep, sign, v,
+			 word);
+
+	*at += n > 0 ? (size_t)n : 0;
+}
+
+PW_EXPORT int pw_apply_stats_format(const struct pw_apply_stats *st, char *buf,
+				    size_t len)
+{
+	const char *sep = st->full ? "full load: " : "";
+	size_t at = 0;
+
+	if (len)
+		*buf = '\0';
+	for (size_t i = 0; i < PW_ARRAY_SIZE(stat_words); i++) {
+		size_t v =
+			*(const size_t *)((const char *)st + stat_words[i].off);
+		bool always =
+			!st->full &&
+			stat_words[i].off ==
+				offsetof(struct pw_apply_stats, sets_unchanged);
+
+		if (!v && !always)
+			continue;
+		put(buf, len, &at, sep, stat_words[i].sign, v,
+		    v == 1 ? stat_words[i].one : stat_words[i].many);
+		sep = ", ";
+	}
+	return (int)at;
+}
