@@ -17,7 +17,7 @@ struct pw_diag {
 	unsigned col;
 	char *path;
 	char *msg;
-	size_t seq;	/* insertion order, to keep sorting stable */
+	size_t seq; /* insertion order, to keep sorting stable */
 };
 
 struct pw_diags {
@@ -54,8 +54,7 @@ PW_EXPORT size_t pw_diags_error_count(const struct pw_diags *d)
 	return d ? d->nerrors : 0;
 }
 
-PW_EXPORT const struct pw_diag *pw_diags_get(const struct pw_diags *d,
-					     size_t i)
+PW_EXPORT const struct pw_diag *pw_diags_get(const struct pw_diags *d, size_t i)
 {
 	return d && i < d->n ? &d->v[i] : NULL;
 }
@@ -92,8 +91,8 @@ int pw_diags_vadd(struct pw_diags *d, enum pw_severity sev,
 		return -ENOMEM;
 	r.file = strdup(pos && pos->file ? pos->file : "");
 	r.path = strdup(path ? path : "");
-	if (!r.file || !r.path || pw_grow((void **)&d->v, &d->cap, d->n + 1,
-					  sizeof(*d->v)))
+	if (!r.file || !r.path ||
+	    pw_grow((void **)&d->v, &d->cap, d->n + 1, sizeof(*d->v)))
 		goto err_free;
 	r.line = pos ? pos->line : 0;
 	r.col = pos ? pos->col : 0;
@@ -174,6 +173,6 @@ PW_EXPORT int pw_diag_format(const struct pw_diag *r, char *buf, size_t len)
 	else if (r->line)
 		snprintf(where, sizeof(where), ":%u", r->line);
 	return snprintf(buf, len, "%s%s%s%s%s%s", file, where,
-			file[0] ? ": " : "", r->path,
-			r->path[0] ? ": " : "", r->msg);
+			file[0] ? ": " : "", r->path, r->path[0] ? ": " : "",
+			r->msg);
 }

@@ -38,7 +38,7 @@
 struct pw_label {
 	char *key;
 	char *value;
-	struct pw_pos pos;	/* of the key */
+	struct pw_pos pos; /* of the key */
 };
 
 /* Sorted by key; keys are unique (the decoder rejects duplicates). */
@@ -52,17 +52,17 @@ enum pw_sel_op {
 	PW_SEL_NOT_IN,
 	PW_SEL_EXISTS,
 	PW_SEL_DOES_NOT_EXIST,
-	PW_SEL_INVALID,	/* op_text is not one of the four: validate reports it */
+	PW_SEL_INVALID, /* op_text is not one of the four: validate reports it */
 };
 
 struct pw_sel_req {
 	char *key;
-	char *op_text;		/* as written; NULL when absent */
-	enum pw_sel_op op;	/* set by the decoder from op_text */
+	char *op_text; /* as written; NULL when absent */
+	enum pw_sel_op op; /* set by the decoder from op_text */
 	char **values;
 	size_t nvalues;
-	bool values_present;	/* `values:` written (even if empty) */
-	struct pw_pos pos;	/* the requirement (sequence item) */
+	bool values_present; /* `values:` written (even if empty) */
+	struct pw_pos pos; /* the requirement (sequence item) */
 	struct pw_pos key_pos;
 	struct pw_pos op_pos;
 	struct pw_pos *value_pos; /* nvalues entries */
@@ -85,14 +85,14 @@ struct pw_selector {
 /* One entry of ipBlock.except. */
 struct pw_except {
 	char *text;
-	struct pw_cidr cidr;	/* valid when ok */
+	struct pw_cidr cidr; /* valid when ok */
 	bool ok;
 	struct pw_pos pos;
 };
 
 struct pw_ipblock {
-	char *cidr_text;	/* NULL when `cidr` is missing */
-	struct pw_cidr cidr;	/* valid when cidr_ok */
+	char *cidr_text; /* NULL when `cidr` is missing */
+	struct pw_cidr cidr; /* valid when cidr_ok */
 	bool cidr_ok;
 	struct pw_pos cidr_pos;
 	struct pw_except *except;
@@ -114,14 +114,14 @@ struct pw_peer {
 /* A NetworkPolicyPort. `port` is an int-or-string: a number, or a name
  * (which the API resolves against the destination pod's container ports). */
 struct pw_np_port {
-	char *proto_text;	/* NULL when absent: TCP */
-	enum pw_proto proto;	/* valid after validate */
+	char *proto_text; /* NULL when absent: TCP */
+	enum pw_proto proto; /* valid after validate */
 	bool has_port;
-	bool named;		/* port given as a string */
-	int64_t port;		/* when has_port && !named, as written */
-	char *name;		/* when has_port && named */
+	bool named; /* port given as a string */
+	int64_t port; /* when has_port && !named, as written */
+	char *name; /* when has_port && named */
 	bool has_end;
-	int64_t end_port;	/* when has_end, as written */
+	int64_t end_port; /* when has_end, as written */
 	struct pw_pos pos;
 	struct pw_pos proto_pos;
 	struct pw_pos port_pos;
@@ -146,19 +146,19 @@ struct pw_policy_type {
 struct pw_policy {
 	char *ns;
 	char *name;
-	struct pw_pos pos;	/* the document */
+	struct pw_pos pos; /* the document */
 	struct pw_pos name_pos;
-	struct pw_pos ns_pos;	/* zero when namespace was not written */
-	struct pw_labels annotations;	/* metadata.annotations */
+	struct pw_pos ns_pos; /* zero when namespace was not written */
+	struct pw_labels annotations; /* metadata.annotations */
 	bool has_pod_sel;
 	struct pw_selector pod_sel;
-	struct pw_policy_type *types;	/* policyTypes as written */
+	struct pw_policy_type *types; /* policyTypes as written */
 	size_t ntypes;
 	struct pw_pos types_pos;
 	/* Effective policyTypes, set by validate: Ingress when absent or listed;
 	 * Egress when listed, or when absent and egress has a rule. */
 	bool affects[PW_DIR_NR];
-	struct pw_rule *rules[PW_DIR_NR];	/* ingress, egress */
+	struct pw_rule *rules[PW_DIR_NR]; /* ingress, egress */
 	size_t nrules[PW_DIR_NR];
 	struct pw_pos rules_pos[PW_DIR_NR];
 };
@@ -166,7 +166,7 @@ struct pw_policy {
 /* ---- pods, workloads, namespaces, nodes, services ----------------- */
 
 enum pw_phase {
-	PW_PHASE_NONE,		/* not written (templates, fresh pods) */
+	PW_PHASE_NONE, /* not written (templates, fresh pods) */
 	PW_PHASE_PENDING,
 	PW_PHASE_RUNNING,
 	PW_PHASE_SUCCEEDED,
@@ -175,7 +175,7 @@ enum pw_phase {
 };
 
 struct pw_cport {
-	char *name;		/* NULL when unnamed */
+	char *name; /* NULL when unnamed */
 	int64_t port;
 	enum pw_proto proto;
 	struct pw_pos pos;
@@ -184,7 +184,7 @@ struct pw_cport {
 	char *path;
 };
 
-#define PW_POD_MAX_IPS 2	/* one per family */
+#define PW_POD_MAX_IPS 2 /* one per family */
 
 /*
  * The controller of a pod: the metadata.ownerReferences entry with
@@ -192,7 +192,7 @@ struct pw_cport {
  * it (a ReplicaSet's pods belong to its Deployment).
  */
 struct pw_owner {
-	char *kind;		/* NULL: no controller owner */
+	char *kind; /* NULL: no controller owner */
 	char *name;
 };
 
@@ -205,20 +205,20 @@ struct pw_owner {
 struct pw_pod {
 	char *ns;
 	char *name;
-	const char *kind;	/* NULL for a Pod; "Deployment", ... (static) */
+	const char *kind; /* NULL for a Pod; "Deployment", ... (static) */
 	struct pw_labels labels;
-	struct pw_labels annotations;	/* metadata.annotations */
-	struct pw_owner owner;	/* controller owner, Pods only */
-	char *node;		/* spec.nodeName, NULL when unscheduled */
+	struct pw_labels annotations; /* metadata.annotations */
+	struct pw_owner owner; /* controller owner, Pods only */
+	char *node; /* spec.nodeName, NULL when unscheduled */
 	bool host_network;
 	enum pw_phase phase;
-	struct pw_addr ips[PW_POD_MAX_IPS];	/* status.podIPs, else podIP */
+	struct pw_addr ips[PW_POD_MAX_IPS]; /* status.podIPs, else podIP */
 	size_t nips;
-	struct pw_cport *ports;	/* every container's ports */
+	struct pw_cport *ports; /* every container's ports */
 	size_t nports;
 	struct pw_pos pos;
 	struct pw_pos name_pos;
-	struct pw_pos ns_pos;	/* zero when namespace was not written */
+	struct pw_pos ns_pos; /* zero when namespace was not written */
 };
 
 struct pw_namespace {
@@ -226,16 +226,17 @@ struct pw_namespace {
 	/* Includes kubernetes.io/metadata.name = name, added at finalize
 	 * (the API server sets it and it cannot be changed). */
 	struct pw_labels labels;
-	struct pw_labels annotations;	/* metadata.annotations */
-	bool declared;		/* false: only referenced */
+	struct pw_labels annotations; /* metadata.annotations */
+	bool declared; /* false: only referenced */
 	struct pw_pos pos;
 	struct pw_pos name_pos;
 };
 
 struct pw_node {
 	char *name;
-	struct pw_labels annotations;	/* metadata.annotations */
-	struct pw_addr *addrs;	/* status.addresses of type InternalIP/ExternalIP */
+	struct pw_labels annotations; /* metadata.annotations */
+	struct pw_addr
+		*addrs; /* status.addresses of type InternalIP/ExternalIP */
 	size_t naddrs;
 	struct pw_cidr *pod_cidrs; /* spec.podCIDRs, else spec.podCIDR */
 	size_t npod_cidrs;
@@ -248,7 +249,7 @@ struct pw_svc_port {
 	enum pw_proto proto;
 	int64_t port;
 	bool target_named;
-	int64_t target_port;	/* defaults to port */
+	int64_t target_port; /* defaults to port */
 	char *target_name;
 	struct pw_pos pos;
 };
@@ -256,7 +257,7 @@ struct pw_svc_port {
 struct pw_service {
 	char *ns;
 	char *name;
-	struct pw_labels annotations;	/* metadata.annotations */
+	struct pw_labels annotations; /* metadata.annotations */
 	bool has_selector;
 	struct pw_labels selector;
 	struct pw_addr *cluster_ips;
@@ -265,7 +266,7 @@ struct pw_service {
 	size_t nports;
 	struct pw_pos pos;
 	struct pw_pos name_pos;
-	struct pw_pos ns_pos;	/* zero when namespace was not written */
+	struct pw_pos ns_pos; /* zero when namespace was not written */
 };
 
 /* ---- the cluster -------------------------------------------------- */
@@ -281,11 +282,11 @@ struct pw_cluster {
 	size_t nnodes, cap_nodes;
 	struct pw_service *svcs;
 	size_t nsvcs, cap_svcs;
-	char **files;		/* interned file names, for pw_pos.file */
+	char **files; /* interned file names, for pw_pos.file */
 	size_t nfiles, cap_files;
-	size_t load_errors;	/* errors recorded while loading */
+	size_t load_errors; /* errors recorded while loading */
 	bool finalized;
-	bool valid;		/* finalized without errors */
+	bool valid; /* finalized without errors */
 };
 
 /*

@@ -32,8 +32,9 @@ int pw_grow(void **v, size_t *cap, size_t need, size_t elem);
 /* Appends one zeroed element to the array (*v, *n, *cap); returns a pointer
  * to it, or NULL on ENOMEM. */
 void *pw_push(void **v, size_t *n, size_t *cap, size_t elem);
-#define PW_PUSH(arr, n, cap) \
-	((__typeof__(arr))pw_push((void **)&(arr), &(n), &(cap), sizeof(*(arr))))
+#define PW_PUSH(arr, n, cap)                                     \
+	((__typeof__(arr))pw_push((void **)&(arr), &(n), &(cap), \
+				  sizeof(*(arr))))
 
 /* strdup / strndup that accept NULL (returning NULL without setting errno). */
 char *pw_strdup(const char *s);

@@ -11,22 +11,21 @@
 
 static unsigned check_passed, check_failed;
 
-#define CHECK(cond, ...)                                                   \
-	do {                                                               \
-		if (cond) {                                                \
-			check_passed++;                                    \
-		} else {                                                   \
-			check_failed++;                                    \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);        \
-			printf(__VA_ARGS__);                               \
-			printf("\n");                                      \
-		}                                                          \
+#define CHECK(cond, ...)                                            \
+	do {                                                        \
+		if (cond) {                                         \
+			check_passed++;                             \
+		} else {                                            \
+			check_failed++;                             \
+			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+			printf(__VA_ARGS__);                        \
+			printf("\n");                               \
+		}                                                   \
 	} while (0)
 
 static inline int check_done(const char *suite)
 {
-	printf("%s: %u passed, %u failed\n", suite, check_passed,
-	       check_failed);
+	printf("%s: %u passed, %u failed\n", suite, check_passed, check_failed);
 	return check_failed ? 1 : 0;
 }
 

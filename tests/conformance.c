@@ -143,7 +143,8 @@ static void json_string_subst(struct buf *b, const struct state *st,
 
 /* Writes a node of the (JSON) file back as JSON. Plain scalars are JSON
  * numbers, booleans and null, written as they were. */
-static void emit(struct buf *b, const struct state *st, const struct pw_ynode *n)
+static void emit(struct buf *b, const struct state *st,
+		 const struct pw_ynode *n)
 {
 	const char *sep = "";
 

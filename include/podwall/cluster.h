@@ -29,7 +29,7 @@ struct pw_cluster;
  * zero, so that addresses compare with memcmp.
  */
 struct pw_addr {
-	uint8_t family;	/* 4 or 6 */
+	uint8_t family; /* 4 or 6 */
 	uint8_t b[16];
 };
 
@@ -41,7 +41,7 @@ struct pw_cidr {
 
 enum pw_kind {
 	PW_KIND_NAMESPACE,
-	PW_KIND_POD,		/* Pods and workload templates */
+	PW_KIND_POD, /* Pods and workload templates */
 	PW_KIND_NETWORK_POLICY,
 	PW_KIND_NODE,
 	PW_KIND_SERVICE,

@@ -30,10 +30,10 @@ enum pw_dir {
 
 /* Why a verdict is what it is (the "reason" of explain -o json). */
 enum pw_reason {
-	PW_REASON_POLICY,	/* some side is isolated: policies decided */
+	PW_REASON_POLICY, /* some side is isolated: policies decided */
 	PW_REASON_NOT_ISOLATED, /* neither side is isolated */
 	PW_REASON_NODE_TRAFFIC, /* from the destination pod's own node */
-	PW_REASON_SAME_POD,	/* a pod to itself */
+	PW_REASON_SAME_POD, /* a pod to itself */
 };
 
 /* "policy", "not-isolated", "node-traffic", "same-pod". */

@@ -23,8 +23,8 @@ enum pw_proto {
 };
 
 struct pw_port {
-	uint16_t num;	/* 1..65535 */
-	uint8_t proto;	/* enum pw_proto */
+	uint16_t num; /* 1..65535 */
+	uint8_t proto; /* enum pw_proto */
 };
 
 /* "TCP", "UDP", "SCTP"; NULL for an out-of-range value. */
