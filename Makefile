@@ -42,8 +42,9 @@ endif
 DEB_PKGS := gcc make pkg-config libyaml-dev clang libclang-rt-14-dev \
 	    python3 python3-yaml time nftables libnftables-dev libnftnl-dev libmnl-dev \
 	    iproute2 libcurl4-openssl-dev libjansson-dev openssl
-# Only the tests need these (the report is checked in a headless browser).
-TEST_DEB_PKGS := chromium
+# Only the tests need these (the report is checked in a headless browser,
+# the agent's metrics are scraped with curl).
+TEST_DEB_PKGS := chromium curl
 
 PKGS := yaml-0.1 libnftables libnftnl libmnl
 # The agent alone talks to the Kubernetes API.

@@ -19,6 +19,7 @@
 #ifndef PW_DATAPATH_H
 #define PW_DATAPATH_H
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,8 +59,21 @@ struct pw_boxes {
 	size_t n, cap;
 };
 
+/*
+ * A class's id names its chain (in_c<id as 16 hex digits>) and sets. It is
+ * not the order in which the compiler met the class (a class met early
+ * would rename every later one, and an update would replace nearly the
+ * whole table) but its identity: a hash of the names of the policies that
+ * select its pods on that side and, for ingress, of the named container
+ * ports those policies' rules resolve on them, the only inputs besides the
+ * peers' addresses (which only change the elements). Pods with equal
+ * identity and elements share the class. Two classes whose identities
+ * hash alike (astronomically rare) are ordered by their elements and the
+ * later one takes the next free id, so ids stay unique and deterministic.
+ */
 struct pw_nft_class {
-	uint32_t id; /* chain in_c<id> or eg_c<id> */
+	uint64_t id; /* chain in_c<id> or eg_c<id> */
+	uint64_t ident; /* hash of the identity, before the tie-break */
 	struct pw_ivals addr[PW_FAM_NR];
 	struct pw_boxes ports[PW_FAM_NR];
 	uint64_t hash; /* of the normalized elements */
@@ -69,7 +83,7 @@ struct pw_nft_class {
 /* A vmap element: local pod address -> class chain. */
 struct pw_nft_vmap {
 	pw_u128 addr;
-	uint32_t cls;
+	uint64_t cls; /* the class's id */
 	uint32_t pod; /* matrix index, to order duplicates */
 	char *comment; /* sanitized pod name */
 };
@@ -149,6 +163,10 @@ int pw_boxes_normalize(struct pw_boxes *s, enum pw_fam f);
  */
 int pw_ival_format(const struct pw_ival *iv, enum pw_fam f, char *buf,
 		   size_t len);
+/* A class chain's name: its direction's prefix, "_c" and its id as 16
+ * hex digits (sets append "_<kind>"). */
+#define PW_NFT_CLASS_FMT "%s_c%016" PRIx64
+
 /* Room for a comment with its NUL: nft takes at most 128 characters. */
 #define PW_NFT_COMMENT_MAX 120
 

@@ -379,28 +379,27 @@ static void class_clear(struct pw_nft_class *k)
 	memset(k, 0, sizeof(*k));
 }
 
-/* Field by field: struct pw_box has padding, which must not count. */
-static bool box_eq(const struct pw_box *a, const struct pw_box *b)
+static int size_cmp(size_t a, size_t b)
 {
-	return a->lo == b->lo && a->hi == b->hi && a->proto == b->proto &&
-	       a->plo == b->plo && a->phi == b->phi;
+	return a < b ? -1 : a > b;
 }
 
-static bool class_eq(const struct pw_nft_class *a, const struct pw_nft_class *b)
+/* A total order on the elements (equal: 0), for the tie-break of
+ * classes whose identities hash alike. */
+static int class_cmp(const struct pw_nft_class *a, const struct pw_nft_class *b)
 {
-	for (int f = 0; f < PW_FAM_NR; f++) {
-		if (a->addr[f].n != b->addr[f].n ||
-		    a->ports[f].n != b->ports[f].n)
-			return false;
-		for (size_t i = 0; i < a->addr[f].n; i++)
-			if (a->addr[f].v[i].lo != b->addr[f].v[i].lo ||
-			    a->addr[f].v[i].hi != b->addr[f].v[i].hi)
-				return false;
-		for (size_t i = 0; i < a->ports[f].n; i++)
-			if (!box_eq(&a->ports[f].v[i], &b->ports[f].v[i]))
-				return false;
+	int r = 0;
+
+	for (int f = 0; f < PW_FAM_NR && !r; f++) {
+		r = size_cmp(a->addr[f].n, b->addr[f].n);
+		if (!r)
+			r = size_cmp(a->ports[f].n, b->ports[f].n);
+		for (size_t i = 0; !r && i < a->addr[f].n; i++)
+			r = ival_cmp(&a->addr[f].v[i], &b->addr[f].v[i]);
+		for (size_t i = 0; !r && i < a->ports[f].n; i++)
+			r = box_cmp(&a->ports[f].v[i], &b->ports[f].v[i]);
 	}
-	return true;
+	return r;
 }
 
 static uint64_t class_hash(const struct pw_nft_class *k)
@@ -744,6 +743,87 @@ static int build_class(struct compiler *c, size_t i, enum pw_dir d,
 	return ret ? ret : class_comment(c, i, d, k);
 }
 
+/* ---- class identity ------------------------------------------------ */
+
+/* Spreads an FNV hash over all 64 bits (the splitmix64 finalizer), so
+ * that a sum of such hashes does not cancel out by structure. */
+static uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	return h ^ (h >> 31);
+}
+
+/* Hashes the strings a and b and the number v, each with its NUL as a
+ * separator. */
+static uint64_t part_hash(const char *tag, const char *a, const char *b,
+			  int64_t v)
+{
+	uint64_t h = PW_HASH_INIT;
+
+	h = pw_hash_bytes(h, tag, strlen(tag) + 1);
+	h = pw_hash_bytes(h, a, strlen(a) + 1);
+	h = pw_hash_bytes(h, b, strlen(b) + 1);
+	for (int i = 0; i < 8; i++) {
+		/* Byte by byte, so that ids do not depend on endianness. */
+		uint8_t b8 = (uint8_t)((uint64_t)v >> (8 * i));
+
+		h = pw_hash_bytes(h, &b8, 1);
+	}
+	return mix64(h);
+}
+
+/* Whether a rule port of policy p on side d names container port cp. */
+static bool names_port(const struct pw_policy *p, enum pw_dir d,
+		       const struct pw_cport *cp)
+{
+	for (size_t r = 0; r < p->nrules[d]; r++) {
+		const struct pw_rule *ru = &p->rules[d][r];
+
+		for (size_t k = 0; k < ru->nports; k++)
+			if (ru->ports[k].named &&
+			    ru->ports[k].proto == cp->proto &&
+			    !strcmp(ru->ports[k].name, cp->name))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * The identity of local pod i's side d (see struct pw_nft_class): sums,
+ * so that the order of policies and container ports does not matter, of
+ * the hashes of the selecting policies' names and, for ingress, of every
+ * named container port (name, protocol, number) that one of their rules
+ * names. It does not depend on which pods exist elsewhere, so a pod
+ * added or removed leaves every other class's id alone.
+ */
+static uint64_t class_ident(const struct compiler *c, size_t i, enum pw_dir d)
+{
+	const struct pw_eng_pod *ep = &c->e->pods[i];
+	const uint32_t *pols = c->e->sel + ep->sel_off[d];
+	uint64_t h = mix64((uint64_t)d + 1);
+
+	for (size_t n = 0; n < ep->nsel[d]; n++) {
+		const struct pw_policy *p = &c->e->c->pols[pols[n]];
+
+		h += part_hash("policy", p->ns, p->name, 0);
+	}
+	for (size_t j = 0; d == PW_DIR_INGRESS && j < ep->pod->nports; j++) {
+		const struct pw_cport *cp = &ep->pod->ports[j];
+		bool named = false;
+
+		for (size_t n = 0; cp->name && !named && n < ep->nsel[d]; n++)
+			named = names_port(&c->e->c->pols[pols[n]], d, cp);
+		if (named)
+			h += part_hash("port", cp->name, "",
+				       (int64_t)proto_num[cp->proto] << 32 |
+					       cp->port);
+	}
+	return h;
+}
+
 /* Finds or builds the class of local pod i's side d, into *cls. What a
  * side admits depends only on the engine's class of its selection list
  * (and, for ingress, of its container ports, which named ports resolve
@@ -766,9 +846,11 @@ static int class_of(struct compiler *c, size_t i, enum pw_dir d, uint32_t *cls)
 			return 0;
 		}
 	ret = build_class(c, i, d, &k);
+	k.ident = class_ident(c, i, d);
 	for (j = 0; !ret && j < rs->ncls[d]; j++)
 		if (rs->cls[d][j].hash == k.hash &&
-		    class_eq(&rs->cls[d][j], &k))
+		    rs->cls[d][j].ident == k.ident &&
+		    !class_cmp(&rs->cls[d][j], &k))
 			break;
 	if (!ret && j == rs->ncls[d]) {
 		nk = PW_PUSH(rs->cls[d], rs->ncls[d], rs->cap_cls[d]);
@@ -777,7 +859,6 @@ static int class_of(struct compiler *c, size_t i, enum pw_dir d, uint32_t *cls)
 	}
 	if (nk) {
 		*nk = k;
-		nk->id = (uint32_t)j;
 		memset(&k, 0, sizeof(k)); /* now owned by the ruleset */
 	}
 	km = ret ? NULL : PW_PUSH(c->keys[d], c->nkeys[d], c->cap_keys[d]);
@@ -856,7 +937,7 @@ static int add_pod(struct compiler *c, size_t i)
 		if (!ep->nsel[d])
 			continue; /* not isolated: no entry, nothing to check */
 		ret = class_of(c, i, (enum pw_dir)d, &cls);
-		if (!ret)
+		if (!ret) /* the index, until classes get their ids */
 			ret = vmap_add(rs, (enum pw_dir)d, ep, i, cls);
 	}
 	return ret;
@@ -943,6 +1024,48 @@ PW_EXPORT int pw_ruleset_add_pod_cidr(struct pw_ruleset *rs, const char *cidr)
 	return 0;
 }
 
+/* Orders classes by identity, then elements (the tie-break). */
+static int class_order(const void *pa, const void *pb)
+{
+	const struct pw_nft_class *a = pa, *b = pb;
+
+	if (a->ident != b->ident)
+		return a->ident < b->ident ? -1 : 1;
+	return class_cmp(a, b);
+}
+
+/*
+ * Gives side d's classes their ids and sorts them by id, which is the
+ * order they are rendered in: the identity, or the next id after the
+ * previous class's when a collision took it. The vmap entries, which
+ * hold class indices until now, then get the ids.
+ */
+static int class_ids(struct pw_ruleset *rs, enum pw_dir d)
+{
+	size_t n = rs->ncls[d];
+	uint64_t *ids = calloc(n + 1, sizeof(*ids));
+
+	if (!ids)
+		return -ENOMEM;
+	for (size_t j = 0; j < n; j++)
+		rs->cls[d][j].id = j; /* remember the index across the sort */
+	sort(rs->cls[d], n, sizeof(*rs->cls[d]), class_order);
+	for (size_t j = 0; j < n; j++) {
+		struct pw_nft_class *k = &rs->cls[d][j];
+		uint64_t id = k->ident;
+
+		if (j && id <= rs->cls[d][j - 1].id)
+			id = rs->cls[d][j - 1].id + 1;
+		ids[k->id] = id;
+		k->id = id;
+	}
+	for (int f = 0; f < PW_FAM_NR; f++)
+		for (size_t i = 0; i < rs->vmap[d][f].n; i++)
+			rs->vmap[d][f].v[i].cls = ids[rs->vmap[d][f].v[i].cls];
+	free(ids);
+	return 0;
+}
+
 static int compile(struct compiler *c)
 {
 	struct pw_ruleset *rs = c->rs;
@@ -950,6 +1073,8 @@ static int compile(struct compiler *c)
 
 	for (size_t i = 0; i < c->e->npods && !ret; i++)
 		ret = add_pod(c, i);
+	for (int d = 0; d < PW_DIR_NR && !ret; d++)
+		ret = class_ids(rs, (enum pw_dir)d);
 	for (int f = 0; f < PW_FAM_NR && !ret; f++) {
 		for (int d = 0; d < PW_DIR_NR; d++)
 			vmap_sort(&rs->vmap[d][f]);

@@ -307,7 +307,7 @@ static int fill_vmap(struct pw_nft_set *s, const struct pw_nft_vmaps *m,
 
 		put_addr(e.key, m->v[i].addr, f);
 		e.klen = (uint8_t)fam_len(f);
-		snprintf(chain, sizeof(chain), "%s_c%u", dir_chain[d],
+		snprintf(chain, sizeof(chain), PW_NFT_CLASS_FMT, dir_chain[d],
 			 m->v[i].cls);
 		e.jump = pw_strdup(chain);
 		e.comment = *m->v[i].comment ? pw_strdup(m->v[i].comment) :
@@ -397,15 +397,16 @@ static int class_sets(struct pw_nft_image *img, enum pw_dir d,
 
 	for (int f = 0; f < PW_FAM_NR; f++) {
 		if (k->ports[f].n) {
-			snprintf(name, sizeof(name), "%s_c%u_ports_%s",
-				 dir_chain[d], k->id, fam_sfx[f]);
+			snprintf(name, sizeof(name),
+				 PW_NFT_CLASS_FMT "_ports_%s", dir_chain[d],
+				 k->id, fam_sfx[f]);
 			s = pw_nft_image_add_set(img, name, PW_SK_PORTS_V4 + f);
 			if (!s || fill_boxes(s, &k->ports[f], (enum pw_fam)f))
 				return -ENOMEM;
 		}
 		if (k->addr[f].n) {
-			snprintf(name, sizeof(name), "%s_c%u_%s", dir_chain[d],
-				 k->id, fam_sfx[f]);
+			snprintf(name, sizeof(name), PW_NFT_CLASS_FMT "_%s",
+				 dir_chain[d], k->id, fam_sfx[f]);
 			s = pw_nft_image_add_set(img, name, PW_SK_IVAL_V4 + f);
 			if (!s || fill_ivals(s, &k->addr[f], (enum pw_fam)f))
 				return -ENOMEM;
@@ -430,8 +431,8 @@ static int classes(struct pw_nft_image *img, const struct pw_ruleset *rs)
 		for (size_t i = 0; i < rs->ncls[d]; i++) {
 			const struct pw_nft_class *k = &rs->cls[d][i];
 
-			snprintf(name, sizeof(name), "%s_c%u", dir_chain[d],
-				 k->id);
+			snprintf(name, sizeof(name), PW_NFT_CLASS_FMT,
+				 dir_chain[d], k->id);
 			if (class_sets(img, (enum pw_dir)d, k) ||
 			    !pw_nft_image_add_chain(img, name,
 						    d == PW_DIR_INGRESS ?

@@ -191,19 +191,28 @@ out:
 	return rd->err ? MNL_CB_ERROR : MNL_CB_OK;
 }
 
+/* Whether name is prefix and an id in 16 lowercase hex digits, as
+ * PW_NFT_CLASS_FMT writes it. */
+static bool class_name(const char *name, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (strncmp(name, prefix, n) || strlen(name + n) != 16)
+		return false;
+	return strspn(name + n, "0123456789abcdef") == 16;
+}
+
 static int chain_kind(const struct nftnl_chain *c, const char *name)
 {
 	bool base = nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM);
-	unsigned id;
-	char rest;
 
 	if (base && !strcmp(name, "forward"))
 		return PW_CK_FORWARD;
 	if (base && !strcmp(name, "input"))
 		return PW_CK_INPUT;
-	if (!base && sscanf(name, "in_c%u%c", &id, &rest) == 1)
+	if (!base && class_name(name, "in_c"))
 		return PW_CK_CLASS_IN;
-	if (!base && sscanf(name, "eg_c%u%c", &id, &rest) == 1)
+	if (!base && class_name(name, "eg_c"))
 		return PW_CK_CLASS_EG;
 	return -1;
 }

@@ -3,7 +3,7 @@
  * The ruleset in nft syntax: what `podwall compile` prints and what
  * `podwall apply` hands to libnftables.
  *
- * Every identifier is generated here (chains in_c<N> / eg_c<N>, sets named
+ * Every identifier is generated here (chains in_c<ID> / eg_c<ID>, sets named
  * after them and after their role); nothing from a manifest reaches the
  * nft parser except inside comment strings, sanitized to
  * [A-Za-z0-9_./:-] and cut to a bounded length. Elements come sorted
@@ -281,8 +281,8 @@ static void render_vmap(FILE *o, const struct pw_ruleset *rs, enum pw_dir d,
 	for (size_t i = 0; i < m->n; i++) {
 		pw_u128_to_addr(m->v[i].addr, f, &a);
 		pw_addr_format(&a, buf, sizeof(buf));
-		fprintf(o, "\t\t\t%s comment \"%s\" : jump %s_c%u", buf,
-			m->v[i].comment, dirs[d].chain, m->v[i].cls);
+		fprintf(o, "\t\t\t%s comment \"%s\" : jump " PW_NFT_CLASS_FMT,
+			buf, m->v[i].comment, dirs[d].chain, m->v[i].cls);
 		elem_sep(o, i, m->n);
 	}
 	fputs("\t}\n\n", o);
@@ -328,13 +328,14 @@ static void class_sets(FILE *o, enum pw_dir d, const struct pw_nft_class *k)
 
 	for (int f = 0; f < PW_FAM_NR; f++) {
 		if (k->ports[f].n) {
-			snprintf(name, sizeof(name), "%s_c%u_ports_%s",
-				 dirs[d].chain, k->id, fams[f].suffix);
+			snprintf(name, sizeof(name),
+				 PW_NFT_CLASS_FMT "_ports_%s", dirs[d].chain,
+				 k->id, fams[f].suffix);
 			render_boxes(o, name, (enum pw_fam)f, &k->ports[f]);
 		}
 		if (k->addr[f].n) {
-			snprintf(name, sizeof(name), "%s_c%u_%s", dirs[d].chain,
-				 k->id, fams[f].suffix);
+			snprintf(name, sizeof(name), PW_NFT_CLASS_FMT "_%s",
+				 dirs[d].chain, k->id, fams[f].suffix);
 			render_ivals(o, name, (enum pw_fam)f, &k->addr[f]);
 		}
 	}
@@ -345,7 +346,7 @@ static void class_chain(FILE *o, enum pw_dir d, const struct pw_nft_class *k)
 {
 	const char *peer = dirs[d].peer, *c = dirs[d].chain;
 
-	fprintf(o, "\tchain %s_c%u {\n", c, k->id);
+	fprintf(o, "\tchain " PW_NFT_CLASS_FMT " {\n", c, k->id);
 	if (*k->comment)
 		fprintf(o, "\t\tcomment \"%s\"\n", k->comment);
 	for (int f = 0; f < PW_FAM_NR; f++) {
@@ -354,11 +355,11 @@ static void class_chain(FILE *o, enum pw_dir d, const struct pw_nft_class *k)
 		if (k->ports[f].n)
 			fprintf(o,
 				"\t\t%s %s . meta l4proto . th dport "
-				"@%s_c%u_ports_%s %s\n",
+				"@" PW_NFT_CLASS_FMT "_ports_%s %s\n",
 				ip, peer, c, k->id, sfx, dirs[d].verdict);
 		if (k->addr[f].n)
-			fprintf(o, "\t\t%s %s @%s_c%u_%s %s\n", ip, peer, c,
-				k->id, sfx, dirs[d].verdict);
+			fprintf(o, "\t\t%s %s @" PW_NFT_CLASS_FMT "_%s %s\n",
+				ip, peer, c, k->id, sfx, dirs[d].verdict);
 	}
 	fputs("\t\tcounter drop\n\t}\n", o);
 }

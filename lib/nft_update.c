@@ -16,14 +16,16 @@
  *      elements, new elements of kept sets,
  *   5. rules of new, recreated and replaced chains.
  *
- * The kernel keeps sets and chains in creation order and `nft list`
- * prints them so. For a table updated from A to B to list exactly as B
- * loaded on its own, objects are only ever appended: the longest prefix
- * of B's order that A already holds in the same order is kept, and every
- * object after it is created again (deleted first if A had it). The
- * ruleset puts the fixed objects first (base sets, maps, base chains), so
- * in the common cases (a pod added to or removed from existing classes, a
- * class added at the end) that prefix is nearly everything.
+ * Every set and chain the old image holds with the same name and kind
+ * (and, for chains, comment) is kept where it is. The kernel lists sets
+ * and chains in creation order, so a class added by an update lists after
+ * the classes that were there, while a fresh load lists classes by id
+ * (nft_render.c): the two tables hold the same objects with the same
+ * contents, rules and element order, and differ only in the order of
+ * whole objects, which no packet sees. Class ids do not depend on which
+ * other classes exist (datapath.h), so a pod added or removed changes only
+ * its vmap elements, the peer elements holding its addresses and at most
+ * the class it creates or empties, never the names of the others.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -197,30 +199,19 @@ static bool same_chain(const struct pw_nft_chain *a,
 }
 
 /*
- * Keeps the longest prefix of the new order that the old image holds in
- * the same relative order (and, for chains, with the same kind and
- * comment, which cannot be changed in place); the rest is added.
+ * Keeps every object of the new image that the old one holds (for sets
+ * with the same kind; for chains with the same kind and comment, which
+ * cannot be changed in place), wherever it stands; the rest is added.
  */
 static void plan_order(size_t nnew, size_t nold, const size_t *match,
 		       enum fate *fnew, enum fate *fold, const bool *compat)
 {
-	size_t last = 0;
-	bool prefix = true;
-
 	for (size_t i = 0; i < nold; i++)
 		fold[i] = DROP;
 	for (size_t i = 0; i < nnew; i++) {
-		size_t m = match[i];
-
-		prefix = prefix && m != SIZE_MAX && (!i || m >= last) &&
-			 compat[i];
-		if (prefix) {
-			last = m;
-			fnew[i] = KEEP;
-			fold[m] = KEEP;
-		} else {
-			fnew[i] = ADD;
-		}
+		fnew[i] = compat[i] ? KEEP : ADD;
+		if (compat[i])
+			fold[match[i]] = KEEP;
 	}
 }
 

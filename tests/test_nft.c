@@ -681,10 +681,12 @@ static void rand_rule(struct pw_rule *r)
 	}
 }
 
-static struct pw_cluster *rand_cluster(void)
+/* A random cluster; with extra, one more pod, drawn from its own seed
+ * and placed first, so that the rest is the cluster drawn without it. */
+static struct pw_cluster *rand_cluster_extra(bool extra)
 {
 	struct pw_cluster *c = fx_new();
-	unsigned npods = 2 + pick(14), npols = pick(6);
+	unsigned npods, npols;
 	char name[32];
 
 	fx_ns(c, "n0", "team=x");
@@ -692,6 +694,15 @@ static struct pw_cluster *rand_cluster(void)
 	fx_ns(c, "n2", "");
 	fx_node(c, "node1", "192.168.0.1");
 	fx_node(c, "node2", "192.168.0.2");
+	if (extra) {
+		uint64_t saved = rng_state;
+
+		rng_state ^= 0x9e3779b97f4a7c15ULL;
+		rand_pod(c, 200);
+		rng_state = saved;
+	}
+	npods = 2 + pick(14);
+	npols = pick(6);
 	for (unsigned i = 0; i < npods; i++)
 		rand_pod(c, i);
 	for (unsigned i = 0; i < npols; i++) {
@@ -705,6 +716,80 @@ static struct pw_cluster *rand_cluster(void)
 	}
 	fx_finalize(c);
 	return c;
+}
+
+static struct pw_cluster *rand_cluster(void)
+{
+	return rand_cluster_extra(false);
+}
+
+/* How many vmap entries of a keep their class id in b; *moved: how many
+ * do not. */
+static size_t same_ids(const struct pw_ruleset *a, const struct pw_ruleset *b,
+		       size_t *moved)
+{
+	size_t same = 0;
+
+	for (int d = 0; d < PW_DIR_NR; d++) {
+		for (int f = 0; f < PW_FAM_NR; f++) {
+			const struct pw_nft_vmaps *ma = &a->vmap[d][f];
+			const struct pw_nft_vmaps *mb = &b->vmap[d][f];
+
+			for (size_t i = 0, j = 0; i < ma->n; i++) {
+				while (j < mb->n &&
+				       mb->v[j].addr < ma->v[i].addr)
+					j++;
+				if (j < mb->n &&
+				    mb->v[j].addr == ma->v[i].addr &&
+				    mb->v[j].cls == ma->v[i].cls)
+					same++;
+				else
+					(*moved)++;
+			}
+		}
+	}
+	return same;
+}
+
+/*
+ * Class ids do not depend on the walk: a pod added first, before every
+ * other pod, leaves every other pod's class id as it was (its policies
+ * are the same; only peers changed). Numbering classes in the order met
+ * fails this whenever the new pod brings a class of its own.
+ */
+static void test_stable_ids(void)
+{
+	size_t same = 0, moved = 0, fresh = 0;
+
+	for (unsigned r = 0; r < 400; r++) {
+		uint64_t seed = rng_state;
+		struct pw_cluster *c1 = rand_cluster_extra(false), *c2;
+		struct pw_engine *e1 = pw_engine_new(c1), *e2;
+		struct pw_ruleset *a = e1 ? pw_ruleset_new(e1, NULL) : NULL;
+		struct pw_ruleset *b;
+
+		rng_state = seed;
+		c2 = rand_cluster_extra(true);
+		e2 = pw_engine_new(c2);
+		b = e2 ? pw_ruleset_new(e2, NULL) : NULL;
+		CHECK(a && b, "stable ids: round %u compiles", r);
+		if (a && b) {
+			same += same_ids(a, b, &moved);
+			fresh += b->ncls[0] + b->ncls[1] - a->ncls[0] -
+				 a->ncls[1];
+		}
+		pw_ruleset_free(a);
+		pw_ruleset_free(b);
+		pw_engine_free(e1);
+		pw_engine_free(e2);
+		fx_free(c1);
+		fx_free(c2);
+	}
+	CHECK(!moved, "stable ids: %zu of %zu vmap entries changed class id",
+	      moved, moved + same);
+	CHECK(same > 1000 && fresh > 20,
+	      "stable ids: only %zu entries and %zu new classes compared", same,
+	      fresh);
 }
 
 static void test_random_clusters(void)
@@ -905,6 +990,7 @@ int main(void)
 	test_pod_cidr();
 	test_boxes();
 	test_random_clusters();
+	test_stable_ids();
 	test_long_names();
 	test_golden();
 	return check_done("test_nft");
