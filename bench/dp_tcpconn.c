@@ -43,6 +43,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dp_util.h"
+
 #define BACKLOG 4096
 
 struct args {
@@ -59,32 +61,6 @@ static void usage(FILE *f)
 	fprintf(f, "usage: dp_tcpconn [--cpu N] [--seconds S] ADDR PORT\n"
 		   "       dp_tcpconn --server PORT [--cpu N]\n"
 		   "  (client options: --accept-in NETNS)\n");
-}
-
-static int parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static int parse_seconds(const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0 && v <= 3600))
-		return -EINVAL;
-	*out = v;
-	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -131,17 +107,6 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return parse_long(argv[optind + 1], 1, 65535, &a->port);
 }
 
-static int pin_cpu(long cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return 0;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
-}
-
 static int fill_addr(const char *addr, long port, struct sockaddr_storage *ss,
 		     socklen_t *len)
 {
@@ -162,27 +127,6 @@ static int fill_addr(const char *addr, long port, struct sockaddr_storage *ss,
 		return 0;
 	}
 	return -EINVAL;
-}
-
-/* CPU time of this process, user and system, in seconds. Without
- * IRQ_TIME_ACCOUNTING the softirq work done on the way out of our system
- * calls (the whole veth path) is charged to us as system time, so rate per
- * CPU second is the cost of a packet whatever share of the CPU we got. */
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* A TCP socket listening on PORT on every address, IPv4 and IPv6. */

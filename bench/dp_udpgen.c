@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dp_util.h"
+
 #define MAX_BATCH 1024
 #define MAX_SIZE 1472 /* one Ethernet frame of IPv4 + UDP */
 #define SINK_RCVBUF 4096
@@ -54,32 +56,6 @@ static void usage(FILE *f)
 	fprintf(f, "usage: dp_udpgen [--cpu N] [--seconds S] [--size BYTES] "
 		   "[--batch N] ADDR PORT\n"
 		   "       dp_udpgen --sink PORT\n");
-}
-
-static int parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static int parse_seconds(const char *s, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0 && v <= 3600))
-		return -EINVAL;
-	*out = v;
-	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -130,17 +106,6 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return parse_long(argv[optind + 1], 1, 65535, &a->port);
 }
 
-static int pin_cpu(long cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return 0;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
-}
-
 /* A socket connected to ADDR PORT (IPv4 or IPv6); -errno on failure. */
 static int open_flow(const char *addr, long port)
 {
@@ -171,27 +136,6 @@ static int open_flow(const char *addr, long port)
 		return err;
 	}
 	return fd;
-}
-
-/* CPU time of this process, user and system, in seconds. Without
- * IRQ_TIME_ACCOUNTING the softirq work done on the way out of our system
- * calls (the whole veth path) is charged to us as system time, so rate per
- * CPU second is the cost of a packet whatever share of the CPU we got. */
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /*
