@@ -34,18 +34,12 @@ const char apply_usage[] =
 	"parse errors, or the kernel refused the ruleset.\n";
 
 enum {
-	OPT_NODE = 1000,
-	OPT_FLUSH,
-	OPT_POD_CIDR,
+	OPT_FLUSH = 1000,
 };
 
-#define MAX_POD_CIDRS 16
-
 struct apply_opts {
-	const char *node;
+	struct ruleset_opts rs;
 	bool flush;
-	const char *cidrs[MAX_POD_CIDRS];
-	size_t ncidrs;
 };
 
 static int apply_parse(const struct cmd *cmd, struct inputs *in,
@@ -53,36 +47,30 @@ static int apply_parse(const struct cmd *cmd, struct inputs *in,
 {
 	static const struct option longopts[] = {
 		COMMON_LONGOPTS,
-		{ "node", required_argument, NULL, OPT_NODE },
+		RULESET_LONGOPTS,
 		{ "flush", no_argument, NULL, OPT_FLUSH },
-		{ "pod-cidr", required_argument, NULL, OPT_POD_CIDR },
 		{ 0 },
 	};
 	int opt, status;
 
+	/* Not cmd_parse(): --flush reads no input. */
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts,
 				  NULL)) != -1) {
-		if (opt == OPT_NODE || opt == OPT_FLUSH) {
-			o->node = opt == OPT_NODE ? optarg : o->node;
-			o->flush |= opt == OPT_FLUSH;
-			continue;
-		}
-		if (opt == OPT_POD_CIDR) {
-			if (o->ncidrs == MAX_POD_CIDRS)
-				return cmd_fail(cmd, "too many --pod-cidr");
-			o->cidrs[o->ncidrs++] = optarg;
-			continue;
-		}
-		status = common_opt(cmd, in, opt, argv);
+		o->flush |= opt == OPT_FLUSH;
+		status = opt == OPT_FLUSH ?
+				 0 :
+				 ruleset_opt(cmd, &o->rs, opt, optarg);
+		if (status < 0)
+			status = common_opt(cmd, in, opt, argv);
 		if (status < 0)
 			status = cmd_fail(cmd, "unexpected option");
 		if (status)
 			return status;
 	}
 	if (o->flush) {
-		if (optind < argc || in->n || o->node || o->ncidrs)
+		if (optind < argc || in->n || o->rs.node || o->rs.ncidrs)
 			return cmd_fail(cmd, "--flush takes no other input");
 		return 0;
 	}
@@ -143,7 +131,7 @@ int cmd_apply(const struct cmd *cmd, int argc, char **argv)
 	struct pw_ruleset *rs = NULL;
 	struct pw_engine *e = NULL;
 	struct loaded l = { 0 };
-	int status;
+	int status, nb;
 
 	status = apply_parse(cmd, &in, &o, argc, argv);
 	if (status || o.flush) {
@@ -153,33 +141,18 @@ int cmd_apply(const struct cmd *cmd, int argc, char **argv)
 	status = loaded_engine(cmd, &l, &in, &e);
 	if (status)
 		goto out_loaded;
-	rs = pw_ruleset_new(e, o.node);
-	for (size_t i = 0; rs && i < o.ncidrs; i++)
-		if (pw_ruleset_add_pod_cidr(rs, o.cidrs[i]))
-			status = cmd_fail(cmd, "--pod-cidr: not a CIDR: %s",
-					  o.cidrs[i]);
+	status = ruleset_build(cmd, e, &o.rs, &rs);
 	if (status)
 		goto out_free;
-	if (rs && o.node && !pw_ruleset_range_count(rs))
+	/* Anti-spoofing needs the routes of this namespace; without them the
+	 * rest still holds. */
+	nb = pw_ruleset_bind_interfaces(rs);
+	if (nb < 0)
 		fprintf(stderr,
-			"warning: no Node '%s' with spec.podCIDRs in the "
-			"manifests: addresses of unknown pods are not "
-			"dropped (fail-closed is off)\n",
-			o.node);
-	if (!rs) {
-		status = cmd_fail(cmd, "%s", strerror(errno));
-	} else {
-		/* Anti-spoofing needs the routes of this namespace; without
-		 * them the rest still holds. */
-		int nb = pw_ruleset_bind_interfaces(rs);
-
-		if (nb < 0)
-			fprintf(stderr,
-				"warning: cannot read the routes to the pods "
-				"(%s): anti-spoofing is off\n",
-				strerror(-nb));
-		status = load(cmd, rs);
-	}
+			"warning: cannot read the routes to the pods (%s): "
+			"anti-spoofing is off\n",
+			strerror(-nb));
+	status = load(cmd, rs);
 out_free:
 	pw_ruleset_free(rs);
 	pw_engine_free(e);

@@ -29,83 +29,31 @@ const char compile_usage[] =
 	"Exit status: 0 printed, 1 errors in the manifests, 2 usage, I/O or\n"
 	"parse errors.\n";
 
-enum {
-	OPT_NODE = 1000,
-	OPT_POD_CIDR,
-};
-
-#define MAX_POD_CIDRS 16
-
-struct compile_opts {
-	const char *node;
-	const char *cidrs[MAX_POD_CIDRS];
-	size_t ncidrs;
-};
-
-static int compile_parse(const struct cmd *cmd, struct inputs *in,
-			 struct compile_opts *o, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		COMMON_LONGOPTS,
-		{ "node", required_argument, NULL, OPT_NODE },
-		{ "pod-cidr", required_argument, NULL, OPT_POD_CIDR },
-		{ 0 },
-	};
-	int opt, status;
-
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts,
-				  NULL)) != -1) {
-		if (opt == OPT_NODE) {
-			o->node = optarg;
-			continue;
-		}
-		if (opt == OPT_POD_CIDR) {
-			if (o->ncidrs == MAX_POD_CIDRS)
-				return cmd_fail(cmd, "too many --pod-cidr");
-			o->cidrs[o->ncidrs++] = optarg;
-			continue;
-		}
-		status = common_opt(cmd, in, opt, argv);
-		if (status < 0)
-			status = cmd_fail(cmd, "unexpected option");
-		if (status)
-			return status;
-	}
-	return inputs_finish(cmd, in, argc, argv);
-}
-
 int cmd_compile(const struct cmd *cmd, int argc, char **argv)
 {
 	struct inputs in = { .fmts = OUT_MASK(OUT_TEXT) };
 	struct pw_ruleset *rs = NULL;
 	struct pw_engine *e = NULL;
 	struct loaded l = { 0 };
-	struct compile_opts o = { 0 };
+	static const struct option longopts[] = {
+		COMMON_LONGOPTS,
+		RULESET_LONGOPTS,
+		{ 0 },
+	};
+	struct ruleset_opts o = { 0 };
 	char *text = NULL;
 	int status, ret;
 
-	status = compile_parse(cmd, &in, &o, argc, argv);
+	status = cmd_parse(cmd, &in, argc, argv, longopts, ruleset_opt, &o);
 	if (status)
 		goto out_inputs;
 	status = loaded_engine(cmd, &l, &in, &e);
 	if (status)
 		goto out_loaded;
-	rs = pw_ruleset_new(e, o.node);
-	for (size_t i = 0; rs && i < o.ncidrs; i++)
-		if (pw_ruleset_add_pod_cidr(rs, o.cidrs[i]))
-			status = cmd_fail(cmd, "--pod-cidr: not a CIDR: %s",
-					  o.cidrs[i]);
+	status = ruleset_build(cmd, e, &o, &rs);
 	if (status)
 		goto out_free;
-	if (rs && o.node && !pw_ruleset_range_count(rs))
-		fprintf(stderr,
-			"warning: no Node '%s' with spec.podCIDRs in the "
-			"manifests: addresses of unknown pods are not "
-			"dropped (fail-closed is off)\n",
-			o.node);
-	ret = rs ? pw_ruleset_render(rs, &text) : -errno;
+	ret = pw_ruleset_render(rs, &text);
 	if (ret)
 		status = cmd_fail(cmd, "%s", strerror(-ret));
 	else

@@ -116,6 +116,30 @@ void diags_print(const struct pw_diags *d, FILE *f);
 int loaded_engine(const struct cmd *cmd, struct loaded *l,
 		  const struct inputs *in, struct pw_engine **e);
 
+/* --node and --pod-cidr, which compile and apply share (ruleset.c). */
+#define RS_MAX_POD_CIDRS 16
+enum {
+	OPT_RS_NODE = 900,
+	OPT_RS_POD_CIDR,
+};
+#define RULESET_LONGOPTS                                             \
+	{ "node", required_argument, NULL, OPT_RS_NODE },            \
+	{                                                            \
+		"pod-cidr", required_argument, NULL, OPT_RS_POD_CIDR \
+	}
+struct ruleset_opts {
+	const char *node;
+	const char *cidrs[RS_MAX_POD_CIDRS];
+	size_t ncidrs;
+};
+struct pw_ruleset;
+/* A cmd_opt_fn for struct ruleset_opts. */
+int ruleset_opt(const struct cmd *cmd, void *ctx, int opt, const char *arg);
+/* The ruleset of e for o (warning when fail-closed has no range): 0 with
+ * *out, or an exit status after saying why. */
+int ruleset_build(const struct cmd *cmd, const struct pw_engine *e,
+		  const struct ruleset_opts *o, struct pw_ruleset **out);
+
 /* The commands, one file each (lab: lab.h), with their usage texts. */
 #define PW_CMD(name)                                                  \
 	int cmd_##name(const struct cmd *cmd, int argc, char **argv); \
