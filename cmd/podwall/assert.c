@@ -295,29 +295,6 @@ static void report_text(const struct expect_file *x, const struct evidence *ev,
 
 /* ---- json ----------------------------------------------------------------- */
 
-static void side_json(struct json *w, const struct pw_verdict *v, enum pw_dir d)
-{
-	int rule, peer, port;
-
-	json_obj_open(w, pw_dir_name(d));
-	json_bool(w, "isolated", pw_verdict_isolated(v, d));
-	json_bool(w, "allowed", pw_verdict_side_allowed(v, d));
-	json_arr_open(w, "policies");
-	for (size_t i = 0; i < pw_verdict_policy_count(v, d); i++) {
-		pw_verdict_policy_match(v, d, i, &rule, &peer, &port);
-		json_inline(w);
-		json_obj_open(w, NULL);
-		json_str(w, "namespace", pw_verdict_policy_namespace(v, d, i));
-		json_str(w, "name", pw_verdict_policy_name(v, d, i));
-		json_index(w, "rule", rule);
-		json_index(w, "peer", rule < 0 ? -1 : peer);
-		json_index(w, "port", rule < 0 ? -1 : port);
-		json_obj_close(w);
-	}
-	json_arr_close(w);
-	json_obj_close(w);
-}
-
 static void counterexample_json(struct json *w, const struct pw_verdict *v,
 				const char *cls)
 {
@@ -340,8 +317,8 @@ static void counterexample_json(struct json *w, const struct pw_verdict *v,
 		json_str(w, "class", cls);
 	else
 		json_null(w, "class");
-	side_json(w, v, PW_DIR_EGRESS);
-	side_json(w, v, PW_DIR_INGRESS);
+	verdict_side_json(w, v, PW_DIR_EGRESS);
+	verdict_side_json(w, v, PW_DIR_INGRESS);
 	json_obj_close(w);
 }
 

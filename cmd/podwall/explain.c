@@ -160,7 +160,10 @@ static void verdict_text(const struct pw_verdict *v)
 		side_hint(v, order[k], port);
 }
 
-static void side_json(struct json *w, const struct pw_verdict *v, enum pw_dir d)
+/* One side of a verdict as explain -o json prints it (assert's
+ * counterexamples too). */
+void verdict_side_json(struct json *w, const struct pw_verdict *v,
+		       enum pw_dir d)
 {
 	int rule, peer, port;
 
@@ -198,8 +201,8 @@ static void verdict_json(struct json *w, const struct pw_verdict *v,
 	json_str(w, "port", port);
 	json_bool(w, "allowed", pw_verdict_allowed(v));
 	json_str(w, "reason", pw_reason_name(pw_verdict_reason(v)));
-	side_json(w, v, PW_DIR_EGRESS);
-	side_json(w, v, PW_DIR_INGRESS);
+	verdict_side_json(w, v, PW_DIR_EGRESS);
+	verdict_side_json(w, v, PW_DIR_INGRESS);
 	json_obj_close(w);
 }
 

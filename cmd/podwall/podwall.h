@@ -140,6 +140,11 @@ int ruleset_opt(const struct cmd *cmd, void *ctx, int opt, const char *arg);
 int ruleset_build(const struct cmd *cmd, const struct pw_engine *e,
 		  const struct ruleset_opts *o, struct pw_ruleset **out);
 
+struct json;
+/* One side of a verdict as `explain -o json` prints it (explain.c). */
+void verdict_side_json(struct json *w, const struct pw_verdict *v,
+		       enum pw_dir d);
+
 /* The commands, one file each (lab: lab.h), with their usage texts. */
 #define PW_CMD(name)                                                  \
 	int cmd_##name(const struct cmd *cmd, int argc, char **argv); \
