@@ -17,6 +17,7 @@
 #include <podwall/podwall.h>
 
 #include "evq.h"
+#include "snap.h"
 #include "source.h"
 #include "store.h"
 
@@ -75,6 +76,9 @@ struct agent {
 	size_t npending, cappending;
 
 	struct pw_ruleset *applied; /* what the kernel holds, when known */
+	/* The cluster and engine of `applied`, for other threads (snap.h). */
+	struct snap_slot *enforced;
+	uint64_t generation; /* snapshots published */
 	struct metrics m;
 };
 

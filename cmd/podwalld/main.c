@@ -392,7 +392,8 @@ static int setup(struct daemon *d)
 	metrics_init(&a->m);
 	a->q = evq_new();
 	a->st = store_new();
-	if (!a->q || !a->st)
+	a->enforced = snap_slot_new();
+	if (!a->q || !a->st || !a->enforced)
 		return -ENOMEM;
 	a->srcs[0] = t->create(&a->cfg);
 	if (!a->srcs[0])
@@ -420,6 +421,7 @@ static void teardown(struct daemon *d)
 		a->srcs[i]->ops->free(a->srcs[i]);
 	http_free(d->http);
 	pw_ruleset_free(a->applied);
+	snap_slot_free(a->enforced);
 	free(a->pending);
 	store_free(a->st);
 	evq_free(a->q);

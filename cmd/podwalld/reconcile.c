@@ -313,6 +313,23 @@ static void log_applied(const struct agent *a, size_t events, uint64_t worst)
 	     NULL);
 }
 
+/*
+ * Hands the cluster and engine now enforced to the other threads. Without
+ * memory for the snapshot the previous one stays published: readers then
+ * explain with the rules of one reconcile ago, which the log says.
+ */
+static void publish(struct agent *a, struct pw_cluster *c,
+		    struct pw_engine *e)
+{
+	struct snap *s = snap_new(c, e, ++a->generation);
+
+	if (!s) {
+		alog("error", "publish", "error", strerror(ENOMEM), NULL);
+		return;
+	}
+	snap_slot_publish(a->enforced, s);
+}
+
 static void applied(struct agent *a, const struct pw_cluster *c,
 		    struct pw_ruleset *rs)
 {
@@ -339,7 +356,8 @@ static void applied(struct agent *a, const struct pw_cluster *c,
 	log_applied(a, events, worst);
 }
 
-static int compile_apply(struct agent *a, const struct pw_cluster *c,
+/* On success the cluster belongs to the published snapshot. */
+static int compile_apply(struct agent *a, struct pw_cluster *c,
 			 uint64_t cpu0)
 {
 	uint64_t t0 = mono_ns();
@@ -348,9 +366,9 @@ static int compile_apply(struct agent *a, const struct pw_cluster *c,
 	char *msg = NULL;
 	int ret;
 
-	pw_engine_free(e);
 	if (!rs) {
 		alog("error", "compile", "error", strerror(errno), NULL);
+		pw_engine_free(e);
 		return -ENOMEM;
 	}
 	a->m.stage_ns[1] = mono_ns() - t0;
@@ -364,9 +382,11 @@ static int compile_apply(struct agent *a, const struct pw_cluster *c,
 		     "hint", pw_datapath_hint(ret), NULL);
 		free(msg);
 		pw_ruleset_free(rs);
+		pw_engine_free(e);
 		return ret;
 	}
 	applied(a, c, rs);
+	publish(a, c, e);
 	return 0;
 }
 
@@ -387,7 +407,8 @@ int agent_reconcile(struct agent *a)
 	a->build_failed = false;
 	a->m.cpu_ns = 0; /* set before the log line of applied() */
 	ret = compile_apply(a, c, cpu0);
-	pw_cluster_free(c);
+	if (ret)
+		pw_cluster_free(c);
 	a->apply_failed = ret != 0;
 	if (ret) {
 		a->dirty = true;
