@@ -95,7 +95,9 @@ int agent_reconcile(struct agent *a);
  * agent then reconciles again).
  */
 int agent_verify(struct agent *a);
-/* /readyz: synced, nothing rejected, kernel up to date. */
+/* Why a source cannot keep the store current, or NULL. */
+const char *agent_source_trouble(const struct agent *a);
+/* /readyz: synced, nothing rejected, kernel up to date, sources working. */
 bool agent_ready(const struct agent *a, const char **why);
 
 /* metrics.c */

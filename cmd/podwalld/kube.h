@@ -143,5 +143,10 @@ int kube_watch_start(struct kube_watch *w, src_emit_fn *emit, void *ctx);
 int kube_watch_fd(const struct kube_watch *w);
 /* Does the work that is due without blocking; 0 or -errno. */
 int kube_watch_dispatch(struct kube_watch *w);
+/*
+ * Bit i set: the i-th kind's requests keep failing (several in a row, see
+ * FAILING_AFTER). Any thread may ask; 0 when all is well.
+ */
+unsigned kube_watch_failing(const struct kube_watch *w);
 
 #endif

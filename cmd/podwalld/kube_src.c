@@ -123,11 +123,21 @@ static void kube_free(struct src *s)
 	free(k);
 }
 
+static const char *kube_trouble(const struct src *s)
+{
+	const struct kube_src *k = (const struct kube_src *)s;
+
+	return k->w && kube_watch_failing(k->w) ?
+		       "requests to the Kubernetes API keep failing" :
+		       NULL;
+}
+
 static const struct src_ops kube_ops = {
 	.name = "kube",
 	.start = kube_start,
 	.stop = kube_stop,
 	.free = kube_free,
+	.trouble = kube_trouble,
 };
 
 struct src *kube_src_new(const struct src_config *cfg)

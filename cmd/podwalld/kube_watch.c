@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,9 @@ struct kube_watch {
 	src_emit_fn *emit;
 	void *ctx;
 	struct res res[NKINDS];
+	/* Bit i: res[i] failed FAILING_AFTER times in a row (read by other
+	 * threads through kube_watch_failing). */
+	atomic_uint failing;
 };
 
 static void wlog(struct kube_watch *w, int level, const char *fmt, ...)
@@ -191,6 +195,31 @@ static void arm_wait(struct kube_watch *w)
 }
 
 /* Equal jitter: half the delay fixed, half random. */
+/*
+ * A resource whose requests failed this many times in a row makes the
+ * source "failing" (podwalld's /readyz false): about 6 s of errors with
+ * the default backoff (0.8, 1.6, 3.2 s, jittered), so one dropped stream
+ * or an API server restarting does not flap readiness, while an API that
+ * stays unreachable shows within seconds.
+ */
+#define FAILING_AFTER 4
+
+static void set_attempt(struct res *r, unsigned attempt)
+{
+	unsigned bit = 1u << (r - r->w->res);
+
+	r->attempt = attempt;
+	if (attempt >= FAILING_AFTER)
+		atomic_fetch_or(&r->w->failing, bit);
+	else
+		atomic_fetch_and(&r->w->failing, ~bit);
+}
+
+unsigned kube_watch_failing(const struct kube_watch *w)
+{
+	return atomic_load(&w->failing);
+}
+
 static long long backoff_ms(struct kube_watch *w, unsigned attempt)
 {
 	unsigned long long d = w->o.backoff_min_ms;
@@ -383,7 +412,7 @@ static void wait_then_retry(struct res *r, long long min_ms)
 
 	if (min_ms > d)
 		d = min_ms;
-	r->attempt++;
+	set_attempt(r, r->attempt + 1);
 	r->state = RS_WAIT;
 	r->due_ms = now_ms() + d;
 	wlog(r->w, KUBE_LOG_INFO, "%s: retrying in %lld ms", r->k->resource, d);
@@ -512,7 +541,7 @@ static void list_page_done(struct res *r)
 		kube_emit_marker(&s, SRC_SYNCED);
 		r->reset_sent = false;
 		r->relist = false;
-		r->attempt = 0;
+		set_attempt(r, 0);
 		wlog(r->w, KUBE_LOG_INFO, "%s: listed at resourceVersion %s",
 		     r->k->resource, r->rv ? r->rv : "(none)");
 	}
@@ -573,7 +602,7 @@ static void watch_done(struct res *r, CURLcode code)
 	bool useful = r->events || now_ms() - r->started_ms >= WATCH_MIN_MS;
 
 	if (r->events)
-		r->attempt = 0; /* the stream worked: start the backoff over */
+		set_attempt(r, 0); /* the stream worked: back off from 0 */
 	if (r->fail == F_GONE || r->status == 410) {
 		end_transfer(r);
 		relist(r, useful);

@@ -200,6 +200,10 @@ static void render_times(FILE *f, const struct agent *a)
 			stage_names[i], (double)m->stage_ns[i] / 1e9);
 	gauge(f, "podwall_ready", "1 when /readyz answers ready.",
 	      agent_ready(a, &why));
+	gauge(f, "podwall_source_failing",
+	      "1 while a source's requests keep failing (the objects last read "
+	      "stay in force).",
+	      agent_source_trouble(a) != NULL);
 }
 
 char *metrics_render(const struct agent *a, size_t *len)

@@ -138,6 +138,17 @@ bool agent_synced(const struct agent *a)
 	return (a->synced & all) == all && !a->resyncing;
 }
 
+/* The first source that cannot keep the store current, or NULL. */
+const char *agent_source_trouble(const struct agent *a)
+{
+	const char *why = NULL;
+
+	for (size_t i = 0; i < a->nsrcs && !why; i++)
+		if (a->srcs[i]->ops->trouble)
+			why = a->srcs[i]->ops->trouble(a->srcs[i]);
+	return why;
+}
+
 bool agent_ready(const struct agent *a, const char **why)
 {
 	static const struct {
@@ -150,11 +161,13 @@ bool agent_ready(const struct agent *a, const char **why)
 		{ 3, "objects do not form a valid cluster" },
 		{ 4, "kernel transaction failed" },
 		{ 5, "kernel behind the store" },
+		{ 6, "a source keeps failing" },
 	};
 	bool bad[] = {
 		!agent_synced(a),	   evq_dropped(a->q) > 0,
 		store_rejected(a->st) > 0, a->build_failed,
 		a->apply_failed,	   a->dirty,
+		agent_source_trouble(a) != NULL,
 	};
 
 	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {

@@ -91,6 +91,12 @@ struct src_ops {
 	 */
 	int (*fd)(const struct src *s);
 	int (*dispatch)(struct src *s);
+	/*
+	 * Optional, callable from any thread: NULL while the source works,
+	 * else why it cannot keep the store current (the agent is then not
+	 * ready; the objects last read stay in force).
+	 */
+	const char *(*trouble)(const struct src *s);
 };
 
 struct src {

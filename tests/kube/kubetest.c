@@ -17,6 +17,9 @@
  *	starting with it was printed (UPSERT lines are matched even when
  *	--quiet leaves them out); 3 when --max-ms pass first. --src runs it
  *	through kube_src_new() (its thread, default backoff) instead.
+ *	Without --src it also prints "FAILING" when some kind's requests
+ *	start to keep failing (kube_watch_failing) and "WORKING" when they
+ *	all work again.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -87,6 +90,8 @@ struct run {
 	pthread_mutex_t lock;
 };
 
+static void match_until(struct run *r, const char *line);
+
 static void print_event(struct run *r, enum src_event ev,
 			const struct src_object *o)
 {
@@ -116,6 +121,11 @@ static void print_event(struct run *r, enum src_event ev,
 	if (!r->quiet || ev == SRC_SYNCED || ev == SRC_RESET)
 		printf("%s\n", line);
 	fflush(stdout);
+	match_until(r, line);
+}
+
+static void match_until(struct run *r, const char *line)
+{
 	r->done = r->nuntil > 0;
 	for (size_t i = 0; i < r->nuntil; i++) {
 		if (!strncmp(line, r->until[i], strlen(r->until[i])))
@@ -155,12 +165,19 @@ static int watch_loop(struct kube_watch *w, struct run *r, long long max_ms)
 	long long end = now_ms() + max_ms;
 	struct pollfd p = { .fd = kube_watch_fd(w), .events = POLLIN };
 
+	unsigned failing = 0;
+
 	kube_watch_start(w, emit, r);
 	while (!r->done && now_ms() < end) {
 		if (poll(&p, 1, 50) < 0 && errno != EINTR)
 			return 2;
 		if (kube_watch_dispatch(w))
 			return 2;
+		if (!kube_watch_failing(w) != !failing) {
+			failing = kube_watch_failing(w);
+			printf("%s\n", failing ? "FAILING" : "WORKING");
+			match_until(r, failing ? "FAILING" : "WORKING");
+		}
 	}
 	return r->done ? 0 : 3;
 }
