@@ -189,23 +189,28 @@ static bool node_traffic(const struct pw_ep *src, const struct pw_ep *dst)
 	return false;
 }
 
-/* A service port seen by one backend: its target port, a name resolved
- * against the backend's container ports. Ports the service does not
- * define, and names the backend does not declare, stay as they are. */
-static struct pw_port service_port(const struct pw_service *s,
-				   const struct pw_ep *backend,
-				   const struct pw_port *port)
+/*
+ * A service port seen by one backend: its target port, a name resolved
+ * against the backend's container ports (a name the backend does not
+ * declare stays as it is). Without a service the port is the pod's own.
+ * -ENOENT for a port the service does not define: such a connection goes
+ * nowhere, so there is nothing to explain.
+ */
+static int service_port(const struct pw_service *s,
+			const struct pw_ep *backend,
+			const struct pw_port *port, struct pw_port *out)
 {
-	struct pw_port out = *port;
-
-	for (size_t i = 0; s && i < s->nports; i++) {
+	*out = *port;
+	if (!s)
+		return 0;
+	for (size_t i = 0; i < s->nports; i++) {
 		const struct pw_svc_port *sp = &s->ports[i];
 
 		if (sp->port != port->num || sp->proto != port->proto)
 			continue;
 		if (!sp->target_named) {
-			out.num = (uint16_t)sp->target_port;
-			return out;
+			out->num = (uint16_t)sp->target_port;
+			return 0;
 		}
 		for (size_t j = 0; backend->pod && j < backend->pod->nports;
 		     j++) {
@@ -213,13 +218,13 @@ static struct pw_port service_port(const struct pw_service *s,
 
 			if (cp->name && cp->proto == sp->proto &&
 			    !strcmp(cp->name, sp->target_name)) {
-				out.num = (uint16_t)cp->port;
-				return out;
+				out->num = (uint16_t)cp->port;
+				return 0;
 			}
 		}
-		return out;
+		return 0;
 	}
-	return out;
+	return -ENOENT;
 }
 
 static enum pw_reason reason_of(const struct pw_verdict *v,
@@ -266,8 +271,8 @@ pw_engine_explain(const struct pw_engine *e, const struct pw_endpoints *from,
 		  const struct pw_port *port)
 {
 	struct conn cn = { .e = e };
-	struct pw_verdict *v;
-	int err = -ENOMEM;
+	struct pw_verdict *v = NULL;
+	int err;
 
 	if (fi >= from->n || ti >= to->n || !port) {
 		errno = EINVAL;
@@ -275,7 +280,10 @@ pw_engine_explain(const struct pw_engine *e, const struct pw_endpoints *from,
 	}
 	cn.src = &from->v[fi];
 	cn.dst = &to->v[ti];
-	cn.port = service_port(to->svc, cn.dst, port);
+	err = service_port(to->svc, cn.dst, port, &cn.port);
+	if (err)
+		goto err_out;
+	err = -ENOMEM;
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		goto err_out;

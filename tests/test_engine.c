@@ -684,6 +684,15 @@ static void test_services(void)
 	p = v ? pw_verdict_port(v) : (struct pw_port){ 0 };
 	CHECK(v && pw_verdict_allowed(v) && p.num == 8080, "web-1 via svc");
 	pw_verdict_free(v);
+	/* a port the service does not define goes nowhere: nothing to
+	 * explain (the pod itself on 82 is another question) */
+	errno = 0;
+	v = explain(e, "a/cli", "a/svc/web", "82", 0);
+	CHECK(!v && errno == ENOENT, "undefined service port: errno %d", errno);
+	pw_verdict_free(v);
+	v = explain(e, "a/cli", "a/svc/web", "80/UDP", 0);
+	CHECK(!v && errno == ENOENT, "service port of another protocol");
+	pw_verdict_free(v);
 	eps = pw_engine_resolve(e, "a/svc/empty");
 	CHECK(eps && pw_endpoints_count(eps) == 0, "no selector: no backends");
 	pw_endpoints_free(eps);

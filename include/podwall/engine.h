@@ -110,7 +110,8 @@ struct pw_port pw_endpoints_service_port(const struct pw_endpoints *eps,
 /*
  * Explains one connection from endpoint fi of from to endpoint ti of to on
  * port (a service port when to came from a service). NULL with errno on
- * failure (ENOMEM; EINVAL for an index out of range).
+ * failure (ENOMEM; EINVAL for an index out of range; ENOENT when to came
+ * from a service that does not define port: that connection goes nowhere).
  */
 struct pw_verdict *pw_engine_explain(const struct pw_engine *e,
 				     const struct pw_endpoints *from, size_t fi,
