@@ -183,6 +183,7 @@ bench: all
 	$(Q)BUILD=$(O) sh bench/run.sh
 	$(Q)BUILD=$(O) sh bench/analysis.sh
 	$(Q)BUILD=$(O) sh bench/datapath.sh
+	$(Q)BUILD=$(O) sh bench/agent.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -12,13 +12,16 @@
 #   2. new TCP connections per second between the same pods
 #      (bench/dp_tcpconn, client and server pinned to that CPU);
 #
-#   each in four configurations, runs alternating A B C D A B C D ...:
+#   each in five configurations, runs alternating A B C D E A B C D E ...:
 #      A  no table
 #      B  a table with only `ct state established,related accept`
 #      C  podwall enforcing the scale cluster (bench/gen_scale) plus the
 #         two pods, loaded with `podwall apply --node node-0`
 #      D  the same policies rendered as an iptables-style linear chain:
 #         one rule per rule-peer pair, as kube-router renders them
+#      E  C with the allowed_ingress/allowed_egress counters on the
+#         admitting rules (`--flow-log all`, its log statements taken
+#         out): what counting every admitted packet costs (E/C)
 #   Every configuration has its own topology (client pod, node, server
 #   pod: three network namespaces, routed veths, as tests/netns/apply.sh),
 #   so switching is free and each table stays loaded.
@@ -29,7 +32,7 @@
 #
 # Environment:
 #   BUILD=build      where make put podwall and bench/*
-#   REPS=5           rounds of A B C D (each round: one UDP and one TCP run
+#   REPS=5           rounds of A B C D E (each round: one UDP and one TCP run
 #                    per configuration)
 #   DURATION=2       seconds per run
 #   CPU=             the CPU generator and server are pinned to (default:
@@ -42,6 +45,14 @@
 #                    rule-peer pair of the cluster, 26576 by default, which
 #                    nft takes many minutes to load: see docs/BENCHMARKS.md)
 #   SKIP_APPLY=1     only the traffic part
+#   CONFIGS="A B C D E"  the configurations to run; any other letter X
+#                    is a variant whose table the shell command in
+#                    SETUP_X loads, run with NS (X's node namespace),
+#                    IFC/IFS (the client's and server's veths there),
+#                    CLIENT_IP, SERVER_IP, PODWALL and TMP (scale.yaml,
+#                    pods.yaml) set: how docs/BENCHMARKS.md takes the
+#                    cost of the fast path apart
+#   RATIOS=          more ratios to print, e.g. "F/B G/B"
 #
 # Every namespace and process it makes is named after this run and removed
 # on exit, also on failure or Ctrl-C. Exit status 0 when everything was
@@ -67,7 +78,7 @@ GEN=$BUILD/bench/gen_scale
 UDPGEN=$BUILD/bench/dp_udpgen
 TCPCONN=$BUILD/bench/dp_tcpconn
 DPAPPLY=$BUILD/bench/dp_apply
-CONFIGS="A B C D"
+CONFIGS=${CONFIGS:-A B C D E}
 UDP_PORT=9000
 TCP_PORT=9001
 RUN=pwdp$$
@@ -487,13 +498,27 @@ python3 "$TMP/linear.py" "$LINEAR_MAX" "$TMP/scale.yaml" "$TMP/pods.yaml" \
 }
 LINEAR_RULES=$(tail -n 1 "$TMP/linear.err")
 
-echo "datapath: building 4 topologies ($RUN-*), client $CLIENT_IP," \
+echo "datapath: building $(echo $CONFIGS | wc -w) topologies ($RUN-*), client $CLIENT_IP," \
 	"server $SERVER_IP"
 for c in $CONFIGS; do
 	build_config "$c" || die "building the topology of $c failed"
 	x=$(echo "$c" | tr '[:upper:]' '[:lower:]')
 	start "$RUN-${x}s" "$UDPGEN" --sink "$UDP_PORT" ||
 		die "the UDP sink did not start"
+done
+
+# Variants: any configuration that is not A-E.
+for c in $CONFIGS; do
+	case $c in
+	A | B | C | D | E) continue ;;
+	esac
+	x=$(echo "$c" | tr '[:upper:]' '[:lower:]')
+	eval "setup=\${SETUP_$c:-}"
+	[ -n "$setup" ] || die "configuration $c: no SETUP_$c"
+	NS=$RUN-${x}n IFC=pd$$${x}c IFS=pd$$${x}s \
+		CLIENT_IP=$CLIENT_IP SERVER_IP=$SERVER_IP PODWALL=$PODWALL \
+		TMP=$TMP sh -c "$setup" >"$TMP/setup.$c" 2>&1 ||
+		die "SETUP_$c failed: $(cat "$TMP/setup.$c")"
 done
 
 in_ns "$RUN-bn" nft -f - <<EOF || die "loading B failed"
@@ -514,8 +539,38 @@ in_ns "$RUN-cn" "$PODWALL" apply --node node-0 "$TMP/scale.yaml" \
 C_MS=$((($(now_ns) - t0) / 1000000))
 C_SUMMARY=$(tail -n 1 "$TMP/apply.out")
 
-t0=$(now_ns)
-in_ns "$RUN-dn" nft -f "$TMP/linear.nft" || die "loading D failed"
+# has CONFIG: whether configuration CONFIG is part of this run.
+has() {
+	case " $CONFIGS " in
+	*" $1 "*) return 0 ;;
+	esac
+	return 1
+}
+
+D_MS=-
+if has D; then
+	t0=$(now_ns)
+	in_ns "$RUN-dn" nft -f "$TMP/linear.nft" || die "loading D failed"
+	D_MS=$((($(now_ns) - t0) / 1000000))
+fi
+
+# E: C's table with the allowed counters and without log statements
+# (an nflog statement with no listener is not what is measured here).
+if has E; then
+	in_ns "$RUN-en" "$PODWALL" apply --node node-0 --flow-log all \
+		"$TMP/scale.yaml" "$TMP/pods.yaml" >"$TMP/apply.e" 2>&1 || {
+		cat "$TMP/apply.e" >&2
+		die "podwall apply (E) failed"
+	}
+	in_ns "$RUN-en" nft list table inet podwall |
+		sed 's/ log prefix "podwall:[a-z:]*" group [0-9]*//' >"$TMP/e.nft"
+	grep -q 'counter name "allowed_ingress" accept' "$TMP/e.nft" ||
+		die "E has no allowed counter on its admitting rules"
+	{
+		echo "delete table inet podwall"
+		cat "$TMP/e.nft"
+	} | in_ns "$RUN-en" nft -f - || die "loading E failed"
+fi
 D_MS=$((($(now_ns) - t0) / 1000000))
 
 # The flow must pass in every configuration, and podwall must really
@@ -678,8 +733,9 @@ echo
 echo "ratios: median of the per-round ratios [min, max]"
 printf '%-6s %23s %23s %23s %23s\n' "" "UDP per CPU s" "UDP per s" \
 	"TCP per CPU s" "TCP per s"
-for pair in "C B" "B A" "C A" "D A" "D B"; do
-	set -- $pair
+for pair in C/B B/A C/A D/A D/B E/B E/C $RATIOS; do
+	set -- $(echo "$pair" | tr / ' ')
+	has "$1" && has "$2" || continue
 	printf '%-6s' "$1/$2"
 	for kind in udpcpu udp tcpcpu tcp; do
 		ratio "$TMP/$kind.$1" "$TMP/$kind.$2" |

@@ -258,30 +258,14 @@ static int port_classes(struct actx *a)
 
 /* ---- endpoints ---------------------------------------------------------- */
 
-static struct pw_ep *push_ep(struct pw_endpoints *eps, enum pw_ep_kind kind,
-			     const char *name)
-{
-	struct pw_ep *ep = PW_PUSH(eps->v, eps->n, eps->cap);
-
-	if (!ep)
-		return NULL;
-	ep->kind = kind;
-	ep->name = strdup(name);
-	if (!ep->name) {
-		eps->n--;
-		return NULL;
-	}
-	return ep;
-}
-
 static int all_pods(struct actx *a)
 {
 	a->pods = calloc(1, sizeof(*a->pods));
 	if (!a->pods)
 		return -ENOMEM;
 	for (size_t i = 0; i < a->e->npods; i++) {
-		struct pw_ep *ep =
-			push_ep(a->pods, PW_EP_POD, a->e->pods[i].name);
+		struct pw_ep *ep = pw_endpoints_push(a->pods, PW_EP_POD,
+						     a->e->pods[i].name);
 
 		if (!ep)
 			return -ENOMEM;
@@ -353,7 +337,7 @@ static int all_addrs(struct actx *a)
 		struct pw_ep *ep;
 
 		pw_addr_format(&cls->rep, text, sizeof(text));
-		ep = push_ep(a->addrs, PW_EP_IP, text);
+		ep = pw_endpoints_push(a->addrs, PW_EP_IP, text);
 		if (!ep)
 			return -ENOMEM;
 		ep->addr = cls->rep;

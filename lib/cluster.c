@@ -5,6 +5,7 @@
  * duplicates, validation). Also the destructors of the model's objects.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,18 +151,27 @@ PW_EXPORT void pw_cluster_free(struct pw_cluster *c)
 {
 	if (!c)
 		return;
+	/* shared objects belong to their unit, freed with it */
 	for (size_t i = 0; i < c->nnss; i++)
-		pw_namespace_clear(&c->nss[i]);
+		if (!c->nss[i].shared)
+			pw_namespace_clear(&c->nss[i]);
 	for (size_t i = 0; i < c->npods; i++)
-		pw_pod_clear(&c->pods[i]);
+		if (!c->pods[i].shared)
+			pw_pod_clear(&c->pods[i]);
 	for (size_t i = 0; i < c->npols; i++)
-		pw_policy_clear(&c->pols[i]);
+		if (!c->pols[i].shared)
+			pw_policy_clear(&c->pols[i]);
 	for (size_t i = 0; i < c->nnodes; i++)
-		pw_node_clear(&c->nodes[i]);
+		if (!c->nodes[i].shared)
+			pw_node_clear(&c->nodes[i]);
 	for (size_t i = 0; i < c->nsvcs; i++)
-		pw_service_clear(&c->svcs[i]);
+		if (!c->svcs[i].shared)
+			pw_service_clear(&c->svcs[i]);
 	for (size_t i = 0; i < c->nfiles; i++)
 		free(c->files[i]);
+	for (size_t i = 0; i < c->nunits; i++)
+		pw_unit_free(c->units[i]);
+	free(c->units);
 	free(c->nss);
 	free(c->pods);
 	free(c->pols);
@@ -312,18 +322,88 @@ static int node_cmp(const void *pa, const void *pb)
 	return r ? r : pos_cmp(&a->pos, &b->pos);
 }
 
+typedef int cmp_fn(const void *, const void *);
+
+/* Merges the sorted arrays a and b into out. */
+static void merge(char *out, const char *a, size_t na, const char *b, size_t nb,
+		  size_t size, cmp_fn *cmp)
+{
+	while (na && nb) {
+		if (cmp(b, a) < 0) {
+			memcpy(out, b, size);
+			b += size;
+			nb--;
+		} else {
+			memcpy(out, a, size);
+			a += size;
+			na--;
+		}
+		out += size;
+	}
+	memcpy(out, a, na * size);
+	memcpy(out + na * size, b, nb * size);
+}
+
+#define SORT_MAX_RUNS 64
+
+/*
+ * Sorts as qsort does, in n log(runs) comparisons when v is a few sorted
+ * runs: a cluster assembled from units is their sorted arrays one after
+ * the other, and an agent that changed one unit should not pay a full
+ * sort of every object. Many runs (input that was not sorted) or no
+ * memory for the merge: qsort. The comparisons are a total order (ties
+ * go by position), so the result is the same either way.
+ */
+static void sort_objects(void *v, size_t n, size_t size, cmp_fn *cmp)
+{
+	size_t run[SORT_MAX_RUNS + 1], nruns = 1, k;
+	char *src = v, *dst, *tmp, *other;
+
+	run[0] = 0;
+	for (size_t i = 1; i < n; i++) {
+		if (cmp(src + (i - 1) * size, src + i * size) <= 0)
+			continue;
+		if (nruns == SORT_MAX_RUNS)
+			goto fallback;
+		run[nruns++] = i;
+	}
+	if (nruns == 1)
+		return;
+	run[nruns] = n;
+	dst = tmp = malloc(n * size);
+	if (!tmp)
+		goto fallback;
+	for (; nruns > 1; nruns = k) {
+		/* run pairs merged into dst; an odd last run is copied */
+		for (size_t r = k = 0; r < nruns; r += 2) {
+			size_t lo = run[r], mid = run[r + 1];
+			size_t hi = r + 1 < nruns ? run[r + 2] : mid;
+
+			merge(dst + lo * size, src + lo * size, mid - lo,
+			      src + mid * size, hi - mid, size, cmp);
+			run[k++] = lo;
+		}
+		run[k] = n;
+		other = src; /* what dst holds now is the next pass's input */
+		src = dst;
+		dst = other;
+	}
+	if (src != v)
+		memcpy(v, src, n * size);
+	free(tmp);
+	return;
+
+fallback:
+	qsort(v, n, size, cmp);
+}
+
 static void sort_all(struct pw_cluster *c)
 {
-	if (c->nnss > 1)
-		qsort(c->nss, c->nnss, sizeof(*c->nss), ns_cmp);
-	if (c->npods > 1)
-		qsort(c->pods, c->npods, sizeof(*c->pods), pod_cmp);
-	if (c->npols > 1)
-		qsort(c->pols, c->npols, sizeof(*c->pols), pol_cmp);
-	if (c->nsvcs > 1)
-		qsort(c->svcs, c->nsvcs, sizeof(*c->svcs), svc_cmp);
-	if (c->nnodes > 1)
-		qsort(c->nodes, c->nnodes, sizeof(*c->nodes), node_cmp);
+	sort_objects(c->nss, c->nnss, sizeof(*c->nss), ns_cmp);
+	sort_objects(c->pods, c->npods, sizeof(*c->pods), pod_cmp);
+	sort_objects(c->pols, c->npols, sizeof(*c->pols), pol_cmp);
+	sort_objects(c->svcs, c->nsvcs, sizeof(*c->svcs), svc_cmp);
+	sort_objects(c->nodes, c->nnodes, sizeof(*c->nodes), node_cmp);
 }
 
 /* Adds name as an undeclared namespace unless it exists; c->nss is
@@ -376,10 +456,13 @@ static int add_implicit_namespaces(struct pw_cluster *c)
 	return ret;
 }
 
+/* A shared namespace got its label when its unit was finalized, and its
+ * labels are the unit's: they are not written again. */
 static int label_namespaces(struct pw_cluster *c)
 {
 	for (size_t i = 0; i < c->nnss; i++)
-		if (pw_labels_set(&c->nss[i].labels, PW_NS_NAME_LABEL,
+		if (!c->nss[i].shared &&
+		    pw_labels_set(&c->nss[i].labels, PW_NS_NAME_LABEL,
 				  c->nss[i].name))
 			return -ENOMEM;
 	return 0;
@@ -478,6 +561,88 @@ static int find_dups(const struct pw_cluster *c, struct pw_diags *d)
 	return dups;
 }
 
+/* One array of objects of the cluster, and where its shared flag is. */
+struct obj_array {
+	void **v;
+	size_t *n;
+	size_t size, shared_off;
+};
+
+#define OBJ_ARRAY(c, arr, n, type)                                      \
+	((struct obj_array){ (void **)&(c)->arr, &(c)->n, sizeof(type), \
+			     offsetof(type, shared) })
+
+static bool obj_shared(const struct obj_array *a, size_t i)
+{
+	return *(const bool *)((const char *)*a->v + i * a->size +
+			       a->shared_off);
+}
+
+/* Moves the owned objects of a to the array of view (NULL + ENOMEM). */
+static int view_owned(const struct obj_array *a, struct obj_array *view)
+{
+	char *out = malloc(*a->n ? *a->n * a->size : 1);
+
+	if (!out)
+		return -ENOMEM;
+	*view->v = out;
+	*view->n = 0;
+	for (size_t i = 0; i < *a->n; i++)
+		if (!obj_shared(a, i))
+			memcpy(out + (*view->n)++ * a->size,
+			       (char *)*a->v + i * a->size, a->size);
+	return 0;
+}
+
+/* Puts the owned objects back (validation fills values in them). */
+static void unview_owned(const struct obj_array *a, struct obj_array *view)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < *a->n && *view->v; i++)
+		if (!obj_shared(a, i))
+			memcpy((char *)*a->v + i * a->size,
+			       (char *)*view->v + k++ * a->size, a->size);
+	free(*view->v);
+	*view->v = NULL;
+}
+
+/*
+ * Validates the objects the cluster owns. Objects shared from a unit were
+ * validated in their unit and are immutable now (other threads may read
+ * them), so they are not validated again: the view holds only the owned
+ * ones, which validation may write to.
+ */
+static int validate_owned(struct pw_cluster *c, struct pw_diags *diags)
+{
+	struct pw_cluster view = { 0 };
+	const struct obj_array all[] = {
+		OBJ_ARRAY(c, nss, nnss, struct pw_namespace),
+		OBJ_ARRAY(c, pods, npods, struct pw_pod),
+		OBJ_ARRAY(c, pols, npols, struct pw_policy),
+		OBJ_ARRAY(c, nodes, nnodes, struct pw_node),
+		OBJ_ARRAY(c, svcs, nsvcs, struct pw_service),
+	};
+	struct obj_array owned[] = {
+		OBJ_ARRAY(&view, nss, nnss, struct pw_namespace),
+		OBJ_ARRAY(&view, pods, npods, struct pw_pod),
+		OBJ_ARRAY(&view, pols, npols, struct pw_policy),
+		OBJ_ARRAY(&view, nodes, nnodes, struct pw_node),
+		OBJ_ARRAY(&view, svcs, nsvcs, struct pw_service),
+	};
+	int ret = 0;
+
+	if (!c->nunits)
+		return pw_validate_cluster(c, diags);
+	for (size_t k = 0; k < PW_ARRAY_SIZE(all) && !ret; k++)
+		ret = view_owned(&all[k], &owned[k]);
+	if (!ret)
+		ret = pw_validate_cluster(&view, diags);
+	for (size_t k = 0; k < PW_ARRAY_SIZE(all); k++)
+		unview_owned(&all[k], &owned[k]);
+	return ret;
+}
+
 PW_EXPORT int pw_cluster_finalize(struct pw_cluster *c, struct pw_diags *diags)
 {
 	int dups, bad;
@@ -490,7 +655,7 @@ PW_EXPORT int pw_cluster_finalize(struct pw_cluster *c, struct pw_diags *diags)
 	dups = find_dups(c, diags);
 	if (dups < 0)
 		return dups;
-	bad = pw_validate_cluster(c, diags);
+	bad = validate_owned(c, diags);
 	if (bad < 0)
 		return bad;
 	c->finalized = true;
@@ -498,14 +663,29 @@ PW_EXPORT int pw_cluster_finalize(struct pw_cluster *c, struct pw_diags *diags)
 	return c->valid ? 0 : -EINVAL;
 }
 
+/* The files of its units come after the cluster's own. */
 PW_EXPORT size_t pw_cluster_file_count(const struct pw_cluster *c)
 {
-	return c->nfiles;
+	size_t n = c->nfiles;
+
+	for (size_t k = 0; k < c->nunits; k++)
+		n += c->units[k]->c->nfiles;
+	return n;
 }
 
 PW_EXPORT const char *pw_cluster_file_name(const struct pw_cluster *c, size_t i)
 {
-	return i < c->nfiles ? c->files[i] : NULL;
+	if (i < c->nfiles)
+		return c->files[i];
+	i -= c->nfiles;
+	for (size_t k = 0; k < c->nunits; k++) {
+		const struct pw_cluster *u = c->units[k]->c;
+
+		if (i < u->nfiles)
+			return u->files[i];
+		i -= u->nfiles;
+	}
+	return NULL;
 }
 
 /* ---- public accessors --------------------------------------------- */
@@ -611,6 +791,8 @@ PW_EXPORT int pw_cluster_pod_assign(struct pw_cluster *c, size_t i,
 
 	if (!assignable(p, node, addr))
 		return -EINVAL;
+	if (p->shared)
+		return -EBUSY; /* its unit is immutable */
 	if ((node && p->node) || (addr && p->nips))
 		return -EEXIST;
 	if (node && !(copy = strdup(node)))

@@ -120,6 +120,8 @@ struct pw_ruleset {
 	struct pw_addrs self[PW_FAM_NR]; /* local pod addresses */
 	struct pw_nft_spoofs spoof[PW_FAM_NR]; /* sorted by (ifname, addr) */
 	size_t nlocal, nskipped;
+	unsigned int flow_log; /* PW_FLOW_LOG_* */
+	uint16_t flow_group; /* nflog group */
 	/* The kernel form of the ruleset (nft_image.h), built the first
 	 * time it is applied and kept, so that the next update compares
 	 * against it without building it again. A cache: filled through a
@@ -178,6 +180,10 @@ void pw_nft_sanitize(const char *s, char *buf, size_t len);
  * their number; *out (when out is not NULL) a malloc'd array of borrowed
  * names, NULL on ENOMEM (then 0). */
 size_t pw_nft_ifnames(const struct pw_ruleset *rs, const char ***out);
+
+/* The entry of addr in a verdict map (sorted by address), or NULL. */
+const struct pw_nft_vmap *pw_nft_vmap_find(const struct pw_nft_vmaps *m,
+					   pw_u128 addr);
 
 /* Frees the cached kernel image of a ruleset (nft_image.c). */
 void pw_nft_image_free(struct pw_nft_image *img);

@@ -28,8 +28,8 @@ const struct pw_addr *pw_ep_addr(const struct pw_ep *ep, int family)
 	return NULL;
 }
 
-static struct pw_ep *add_ep(struct pw_endpoints *eps, enum pw_ep_kind kind,
-			    const char *name)
+struct pw_ep *pw_endpoints_push(struct pw_endpoints *eps, enum pw_ep_kind kind,
+				const char *name)
 {
 	struct pw_ep *ep = PW_PUSH(eps->v, eps->n, eps->cap);
 
@@ -47,7 +47,7 @@ static struct pw_ep *add_ep(struct pw_endpoints *eps, enum pw_ep_kind kind,
 static int add_pod(struct pw_endpoints *eps, const struct pw_engine *e,
 		   size_t idx)
 {
-	struct pw_ep *ep = add_ep(eps, PW_EP_POD, e->pods[idx].name);
+	struct pw_ep *ep = pw_endpoints_push(eps, PW_EP_POD, e->pods[idx].name);
 
 	if (!ep)
 		return -ENOMEM;
@@ -76,7 +76,7 @@ static int add_host_pod(struct pw_endpoints *eps, const struct pw_pod *p)
 
 	if (!name)
 		return -ENOMEM;
-	ep = add_ep(eps, PW_EP_HOST_POD, name);
+	ep = pw_endpoints_push(eps, PW_EP_HOST_POD, name);
 	free(name);
 	if (!ep)
 		return -ENOMEM;
@@ -91,7 +91,7 @@ static int add_addr(struct pw_endpoints *eps, enum pw_ep_kind kind,
 	struct pw_ep *ep;
 
 	pw_addr_format(a, buf, sizeof(buf));
-	ep = add_ep(eps, kind, buf);
+	ep = pw_endpoints_push(eps, kind, buf);
 	if (!ep)
 		return -ENOMEM;
 	ep->addr = *a;

@@ -149,6 +149,11 @@ struct pw_endpoints {
 
 /* The endpoint's address of a family (0: none), or NULL. */
 const struct pw_addr *pw_ep_addr(const struct pw_ep *ep, int family);
+/* Appends an endpoint of that kind named name (copied) to eps, its other
+ * fields zero for the caller to fill. The new endpoint, or NULL when memory ran out (eps is
+ * left as it was). */
+struct pw_ep *pw_endpoints_push(struct pw_endpoints *eps, enum pw_ep_kind kind,
+				const char *name);
 
 /* The namespace named name, as an index into c->nss; -1 when absent. */
 long pw_engine_ns_index(const struct pw_cluster *c, const char *name);

@@ -20,6 +20,7 @@
 #ifndef PW_MODEL_H
 #define PW_MODEL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -161,6 +162,7 @@ struct pw_policy {
 	struct pw_rule *rules[PW_DIR_NR]; /* ingress, egress */
 	size_t nrules[PW_DIR_NR];
 	struct pw_pos rules_pos[PW_DIR_NR];
+	bool shared; /* borrowed from a unit (below): not owned, not freed */
 };
 
 /* ---- pods, workloads, namespaces, nodes, services ----------------- */
@@ -219,6 +221,7 @@ struct pw_pod {
 	struct pw_pos pos;
 	struct pw_pos name_pos;
 	struct pw_pos ns_pos; /* zero when namespace was not written */
+	bool shared; /* borrowed from a unit */
 };
 
 struct pw_namespace {
@@ -228,6 +231,7 @@ struct pw_namespace {
 	struct pw_labels labels;
 	struct pw_labels annotations; /* metadata.annotations */
 	bool declared; /* false: only referenced */
+	bool shared; /* borrowed from a unit */
 	struct pw_pos pos;
 	struct pw_pos name_pos;
 };
@@ -242,6 +246,7 @@ struct pw_node {
 	size_t npod_cidrs;
 	struct pw_pos pos;
 	struct pw_pos name_pos;
+	bool shared; /* borrowed from a unit */
 };
 
 struct pw_svc_port {
@@ -267,6 +272,7 @@ struct pw_service {
 	struct pw_pos pos;
 	struct pw_pos name_pos;
 	struct pw_pos ns_pos; /* zero when namespace was not written */
+	bool shared; /* borrowed from a unit */
 };
 
 /* ---- the cluster -------------------------------------------------- */
@@ -285,8 +291,27 @@ struct pw_cluster {
 	char **files; /* interned file names, for pw_pos.file */
 	size_t nfiles, cap_files;
 	size_t load_errors; /* errors recorded while loading */
+	struct pw_unit **units; /* referenced by the shared objects */
+	size_t nunits, cap_units;
 	bool finalized;
 	bool valid; /* finalized without errors */
+};
+
+/*
+ * A parsed unit (include/podwall/cluster.h): the objects of one text in
+ * a cluster of their own, finalized and valid, never changed again. A
+ * cluster that adds the unit copies the object structs (flagged shared)
+ * and takes a reference; the strings and arrays they point to stay the
+ * unit's, so the objects cost a struct copy and are freed once, with the
+ * last reference. The count is atomic: a cluster published to other
+ * threads (podwalld's snapshots) may drop the last reference there.
+ */
+struct pw_unit {
+	atomic_size_t refs;
+	struct pw_cluster *c;
+	/* The strings that repeat across its objects (label keys and
+	 * values, namespace and node names), once each: see unit.c. */
+	struct pw_strpool *pool;
 };
 
 /*

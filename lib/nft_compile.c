@@ -1024,6 +1024,36 @@ PW_EXPORT int pw_ruleset_add_pod_cidr(struct pw_ruleset *rs, const char *cidr)
 	return 0;
 }
 
+const struct pw_nft_vmap *pw_nft_vmap_find(const struct pw_nft_vmaps *m,
+					   pw_u128 addr)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->v[mid].addr == addr)
+			return &m->v[mid];
+		if (m->v[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+PW_EXPORT int pw_ruleset_set_flow_log(struct pw_ruleset *rs, unsigned int flags,
+				      uint16_t group)
+{
+	if (flags & ~(unsigned int)(PW_FLOW_LOG_DENIED | PW_FLOW_LOG_ALLOWED))
+		return -EINVAL;
+	rs->flow_log = flags;
+	rs->flow_group = flags ? group : 0;
+	pw_nft_image_free(rs->image);
+	rs->image = NULL;
+	return 0;
+}
+
 /* Orders classes by identity, then elements (the tie-break). */
 static int class_order(const void *pa, const void *pb)
 {

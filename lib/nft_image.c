@@ -24,6 +24,45 @@ static const char *const dir_map[PW_DIR_NR] = {
 	[PW_DIR_EGRESS] = "egress",
 };
 
+const char *const pw_nft_counter_names[PW_CNT_NR] = {
+	[PW_CNT_DENIED_INGRESS] = "denied_ingress",
+	[PW_CNT_DENIED_EGRESS] = "denied_egress",
+	[PW_CNT_DENIED_UNKNOWN] = "denied_unknown",
+	[PW_CNT_DENIED_SPOOF] = "denied_spoof",
+	[PW_CNT_ALLOWED_INGRESS] = "allowed_ingress",
+	[PW_CNT_ALLOWED_EGRESS] = "allowed_egress",
+};
+
+/* The contract with podwalld's flow log (docs/DATAPATH.md): fixed
+ * strings, nothing from a manifest. */
+const char *const pw_nft_log_prefixes[PW_CNT_NR] = {
+	[PW_CNT_DENIED_INGRESS] = "podwall:denied:ingress",
+	[PW_CNT_DENIED_EGRESS] = "podwall:denied:egress",
+	[PW_CNT_DENIED_UNKNOWN] = "podwall:denied:unknown",
+	[PW_CNT_DENIED_SPOOF] = "podwall:denied:spoof",
+	[PW_CNT_ALLOWED_INGRESS] = "podwall:allowed:ingress",
+	[PW_CNT_ALLOWED_EGRESS] = "podwall:allowed:egress",
+};
+
+#define DENIED_COUNTERS                                             \
+	(1u << PW_CNT_DENIED_INGRESS | 1u << PW_CNT_DENIED_EGRESS | \
+	 1u << PW_CNT_DENIED_UNKNOWN | 1u << PW_CNT_DENIED_SPOOF)
+#define ALLOWED_COUNTERS \
+	(1u << PW_CNT_ALLOWED_INGRESS | 1u << PW_CNT_ALLOWED_EGRESS)
+
+/*
+ * The allowed counters sit on the path of every admitted new packet (every
+ * packet of an unanswered UDP flow): measured, about one expression's
+ * cost per class check, 0-2 % of the per-packet rate (configuration E of
+ * bench/datapath.sh, docs/BENCHMARKS.md), which the fast path cannot
+ * spare; so they are there with the allowed flow log only.
+ */
+unsigned pw_nft_counters(unsigned flow_log)
+{
+	return DENIED_COUNTERS |
+	       (flow_log & PW_FLOW_LOG_ALLOWED ? ALLOWED_COUNTERS : 0);
+}
+
 /* No padding in an element: the diff compares whole arrays with memcmp. */
 _Static_assert(sizeof(struct pw_nft_elem) ==
 		       2 * PW_NFT_KEY_MAX + 8 + 2 * sizeof(char *),
@@ -149,6 +188,8 @@ int pw_nft_elem_cmp(const struct pw_nft_elem *a, const struct pw_nft_elem *b)
 	}
 	if (a->open != b->open)
 		return a->open - b->open;
+	if (a->verdict != b->verdict)
+		return a->verdict - b->verdict;
 	if (!a->jump && !b->jump && !a->comment && !b->comment)
 		return 0;
 	r = strcmp_null(a->jump, b->jump);
@@ -310,6 +351,7 @@ static int fill_vmap(struct pw_nft_set *s, const struct pw_nft_vmaps *m,
 		snprintf(chain, sizeof(chain), PW_NFT_CLASS_FMT, dir_chain[d],
 			 m->v[i].cls);
 		e.jump = pw_strdup(chain);
+		e.verdict = PW_NFT_V_GOTO;
 		e.comment = *m->v[i].comment ? pw_strdup(m->v[i].comment) :
 					       NULL;
 		if (!e.jump || (*m->v[i].comment && !e.comment) ||
@@ -323,6 +365,33 @@ static int fill_vmap(struct pw_nft_set *s, const struct pw_nft_vmaps *m,
 }
 
 /* ---- the image of a ruleset ----------------------------------------- */
+
+/* ifname . addr : goto the pod's egress class, or return when its egress
+ * is not isolated (the destination is checked next). */
+static int fill_ifsrc(struct pw_nft_set *s, const struct pw_ruleset *rs,
+		      enum pw_fam f, const struct pw_nft_spoof *x)
+{
+	const struct pw_nft_vmap *m =
+		pw_nft_vmap_find(&rs->vmap[PW_DIR_EGRESS][f], x->addr);
+	struct pw_nft_elem e = { 0 };
+	char chain[PW_NFT_NAME_MAX];
+
+	memcpy(e.key, x->ifname, IFNAMSIZ_);
+	put_addr(e.key + IFNAMSIZ_, x->addr, f);
+	e.klen = (uint8_t)(IFNAMSIZ_ + fam_len(f));
+	e.verdict = m ? PW_NFT_V_GOTO : PW_NFT_V_RETURN;
+	if (m) {
+		snprintf(chain, sizeof(chain), PW_NFT_CLASS_FMT, "eg", m->cls);
+		e.jump = pw_strdup(chain);
+		if (!e.jump)
+			return -ENOMEM;
+	}
+	if (pw_nft_set_push(s, &e)) {
+		free(e.jump);
+		return -ENOMEM;
+	}
+	return 0;
+}
 
 /* Interface names are 16 bytes, NUL-padded, as the kernel loads them. */
 static int fill_spoof(struct pw_nft_image *img, const struct pw_ruleset *rs)
@@ -346,18 +415,12 @@ static int fill_spoof(struct pw_nft_image *img, const struct pw_ruleset *rs)
 	for (int f = 0; f < PW_FAM_NR; f++) {
 		char name[PW_NFT_NAME_MAX];
 
-		snprintf(name, sizeof(name), "pod_src_%s", fam_sfx[f]);
-		s = pw_nft_image_add_set(img, name, PW_SK_IFSRC_V4 + f);
-		for (size_t i = 0; s && i < rs->spoof[f].n; i++) {
-			const struct pw_nft_spoof *x = &rs->spoof[f].v[i];
-
-			memset(&e, 0, sizeof(e));
-			memcpy(e.key, x->ifname, IFNAMSIZ_);
-			put_addr(e.key + IFNAMSIZ_, x->addr, (enum pw_fam)f);
-			e.klen = (uint8_t)(IFNAMSIZ_ + fam_len((enum pw_fam)f));
-			if (pw_nft_set_push(s, &e))
+		snprintf(name, sizeof(name), "egress_if_%s", fam_sfx[f]);
+		s = pw_nft_image_add_set(img, name, PW_SK_IFVMAP_V4 + f);
+		for (size_t i = 0; s && i < rs->spoof[f].n; i++)
+			if (fill_ifsrc(s, rs, (enum pw_fam)f,
+				       &rs->spoof[f].v[i]))
 				return -ENOMEM;
-		}
 		if (!s)
 			return -ENOMEM;
 	}
@@ -463,6 +526,16 @@ static int vmaps(struct pw_nft_image *img, const struct pw_ruleset *rs)
 	return 0;
 }
 
+/* The fixed chains, in the order nft_render.c declares them. */
+static const struct {
+	const char *name;
+	enum pw_nft_chainkind kind;
+} base_chains[] = {
+	{ "forward", PW_CK_FORWARD }, { "input", PW_CK_INPUT },
+	{ "fwd_v4", PW_CK_FWD_V4 },   { "fwd_v6", PW_CK_FWD_V6 },
+	{ "src_v4", PW_CK_SRC_V4 },   { "src_v6", PW_CK_SRC_V6 },
+};
+
 int pw_nft_image_build(struct pw_nft_image *img, const struct pw_ruleset *rs)
 {
 	int ret;
@@ -471,10 +544,13 @@ int pw_nft_image_build(struct pw_nft_image *img, const struct pw_ruleset *rs)
 	ret = base_sets(img, rs);
 	if (!ret)
 		ret = vmaps(img, rs);
-	if (!ret &&
-	    (!pw_nft_image_add_chain(img, "forward", PW_CK_FORWARD, 0, NULL) ||
-	     !pw_nft_image_add_chain(img, "input", PW_CK_INPUT, 0, NULL)))
-		ret = -ENOMEM;
+	for (size_t i = 0; !ret && i < PW_ARRAY_SIZE(base_chains); i++)
+		if (!pw_nft_image_add_chain(img, base_chains[i].name,
+					    base_chains[i].kind, 0, NULL))
+			ret = -ENOMEM;
+	img->counters = pw_nft_counters(rs->flow_log);
+	img->flow_log = rs->flow_log;
+	img->flow_group = rs->flow_group;
 	if (!ret)
 		ret = classes(img, rs);
 	if (ret) {

@@ -32,9 +32,18 @@ struct pw_nft_elem {
 	bool has_kend;
 	bool interval_end; /* NFT_SET_ELEM_INTERVAL_END (rbtree) */
 	bool open; /* an interval up to the end of the space */
-	uint8_t reserved[4]; /* zero: no padding, so equal sets memcmp equal */
-	char *jump; /* vmap: the chain */
+	uint8_t verdict; /* vmap: enum pw_nft_verdict */
+	uint8_t reserved[3]; /* zero: no padding, so equal sets memcmp equal */
+	char *jump; /* vmap: the chain of a jump or goto */
 	char *comment;
+};
+
+/* The verdict of a map element. */
+enum pw_nft_verdict {
+	PW_NFT_V_NONE,
+	PW_NFT_V_JUMP,
+	PW_NFT_V_GOTO,
+	PW_NFT_V_RETURN,
 };
 
 /* What a set is, by its role in the table. */
@@ -50,10 +59,33 @@ enum pw_nft_setkind {
 	PW_SK_VMAP_V4, /* ipv4_addr : verdict */
 	PW_SK_VMAP_V6,
 	PW_SK_IFNAME, /* ifname */
-	PW_SK_IFSRC_V4, /* ifname . ipv4_addr */
-	PW_SK_IFSRC_V6,
+	PW_SK_IFVMAP_V4, /* ifname . ipv4_addr : verdict */
+	PW_SK_IFVMAP_V6,
 	PW_SK_NR,
 };
+
+/*
+ * The named counters (nft `counter` objects): the drops of each check,
+ * in every table, and the packets class chains admit, when
+ * pw_nft_counters says so. Their values live in the kernel only: never
+ * compared, never reset by an update.
+ */
+enum pw_nft_counter {
+	PW_CNT_DENIED_INGRESS,
+	PW_CNT_DENIED_EGRESS,
+	PW_CNT_DENIED_UNKNOWN,
+	PW_CNT_DENIED_SPOOF,
+	PW_CNT_ALLOWED_INGRESS, /* + PW_DIR_* */
+	PW_CNT_ALLOWED_EGRESS,
+	PW_CNT_NR,
+};
+
+/* "denied_ingress", ...; and the nflog prefix of each check. */
+extern const char *const pw_nft_counter_names[PW_CNT_NR];
+extern const char *const pw_nft_log_prefixes[PW_CNT_NR];
+
+/* The counters a table with flow-log flags `flow_log` has (1 << c). */
+unsigned pw_nft_counters(unsigned flow_log);
 
 struct pw_nft_set {
 	char name[PW_NFT_NAME_MAX];
@@ -67,6 +99,10 @@ struct pw_nft_set {
 enum pw_nft_chainkind {
 	PW_CK_FORWARD,
 	PW_CK_INPUT,
+	PW_CK_FWD_V4, /* the forward path of one family */
+	PW_CK_FWD_V6,
+	PW_CK_SRC_V4, /* the source's checks, shared with input */
+	PW_CK_SRC_V6,
 	PW_CK_CLASS_IN,
 	PW_CK_CLASS_EG,
 };
@@ -92,6 +128,9 @@ struct pw_nft_image {
 	size_t nsets, cap_sets;
 	struct pw_nft_chain *chains;
 	size_t nchains, cap_chains;
+	unsigned counters; /* 1 << enum pw_nft_counter */
+	unsigned flow_log; /* PW_FLOW_LOG_*: the log statements of the rules */
+	uint16_t flow_group;
 };
 
 /* The image of rs, built on first use and cached in rs (see

@@ -24,6 +24,7 @@
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
+#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -60,6 +61,9 @@ static const uint8_t ud_concat[] = { 0, 4, 0,  0, 0, 0, 3, 8,
 				     0, 4, 13, 0, 0, 0, 1, 0 };
 static const uint8_t ud_vmap[] = { 0, 4, 2, 0, 0, 0, 1, 4, 0,
 				   0, 0, 0, 6, 4, 0, 0, 0, 0 };
+static const uint8_t ud_concat_vmap[] = { 0, 4, 0, 0, 0, 0, 1,	4, 0, 0,
+					  0, 0, 3, 8, 0, 4, 13, 0, 0, 0,
+					  1, 0, 6, 4, 0, 0, 0,	0 };
 static const uint8_t ud_icmp6[] = {
 	0, 4,  2, 0, 0,	 0, 3, 20, 0, 4, 7, 0, 0, 0,
 	1, 12, 0, 4, 14, 0, 0, 0,  1, 4, 1, 0, 0, 0
@@ -96,10 +100,10 @@ static const struct setspec {
 	[PW_SK_VMAP_V6] =
 		SPEC(NFT_SET_MAP, DT_IP6ADDR, 16, ud_vmap, .map = true),
 	[PW_SK_IFNAME] = SPEC(0, DT_IFNAME, 16, ud_ifname),
-	[PW_SK_IFSRC_V4] =
-		SPEC(0, CONCAT2(DT_IFNAME, DT_IPADDR), 20, ud_concat),
-	[PW_SK_IFSRC_V6] =
-		SPEC(0, CONCAT2(DT_IFNAME, DT_IP6ADDR), 32, ud_concat),
+	[PW_SK_IFVMAP_V4] = SPEC(NFT_SET_MAP, CONCAT2(DT_IFNAME, DT_IPADDR), 20,
+				 ud_concat_vmap, .map = true),
+	[PW_SK_IFVMAP_V6] = SPEC(NFT_SET_MAP, CONCAT2(DT_IFNAME, DT_IP6ADDR),
+				 32, ud_concat_vmap, .map = true),
 #undef SPEC
 };
 
@@ -349,6 +353,50 @@ void pw_nl_set_del(struct pw_nl_batch *bt, const char *name)
 	next(bt);
 }
 
+static const int elem_verdicts[] = {
+	[PW_NFT_V_NONE] = 0,
+	[PW_NFT_V_JUMP] = NFT_JUMP,
+	[PW_NFT_V_GOTO] = NFT_GOTO,
+	[PW_NFT_V_RETURN] = NFT_RETURN,
+};
+
+/* ---- named counters ------------------------------------------------ */
+
+static void put_counter(struct pw_nl_batch *bt, const char *name, bool add)
+{
+	struct nftnl_obj *o = nftnl_obj_alloc();
+
+	if (!o) {
+		bt->err = -ENOMEM;
+		return;
+	}
+	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, PW_NFT_TABLE);
+	nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, NFPROTO_INET);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	if (add) {
+		/* The kernel wants the object's data, even when zero. */
+		nftnl_obj_set_u64(o, NFTNL_OBJ_CTR_PKTS, 0);
+		nftnl_obj_set_u64(o, NFTNL_OBJ_CTR_BYTES, 0);
+	}
+	nftnl_obj_nlmsg_build_payload(hdr(bt,
+					  add ? NFT_MSG_NEWOBJ : NFT_MSG_DELOBJ,
+					  add ? NLM_F_CREATE | NLM_F_EXCL : 0),
+				      o);
+	nftnl_obj_free(o);
+	next(bt);
+}
+
+void pw_nl_counter_add(struct pw_nl_batch *bt, const char *name)
+{
+	put_counter(bt, name, true);
+}
+
+void pw_nl_counter_del(struct pw_nl_batch *bt, const char *name)
+{
+	put_counter(bt, name, false);
+}
+
 static struct nftnl_set_elem *elem_obj(const struct pw_nft_elem *e)
 {
 	struct nftnl_set_elem *x = nftnl_set_elem_alloc();
@@ -364,10 +412,11 @@ static struct nftnl_set_elem *elem_obj(const struct pw_nft_elem *e)
 	if (e->interval_end)
 		nftnl_set_elem_set_u32(x, NFTNL_SET_ELEM_FLAGS,
 				       NFT_SET_ELEM_INTERVAL_END);
-	if (e->jump) {
-		nftnl_set_elem_set_u32(x, NFTNL_SET_ELEM_VERDICT, NFT_JUMP);
+	if (e->verdict)
+		nftnl_set_elem_set_u32(x, NFTNL_SET_ELEM_VERDICT,
+				       (uint32_t)elem_verdicts[e->verdict]);
+	if (e->jump)
 		nftnl_set_elem_set_str(x, NFTNL_SET_ELEM_CHAIN, e->jump);
-	}
 	if (e->comment && strlen(e->comment) < PW_NFT_COMMENT_MAX)
 		n += put_tlv(ud, UD_ELEM_COMMENT, e->comment,
 			     strlen(e->comment) + 1);
@@ -499,9 +548,47 @@ static void verdict(struct rb *rb, int v)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)v);
 }
 
-static void counter_drop(struct rb *rb)
+static void jump_to(struct rb *rb, int v, const char *chain)
 {
-	ex(rb, "counter");
+	struct nftnl_expr *e = ex(rb, "immediate");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)v);
+	nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
+}
+
+/* counter name "<c>" */
+static void named_counter(struct rb *rb, enum pw_nft_counter c)
+{
+	struct nftnl_expr *e = ex(rb, "objref");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_COUNTER);
+	nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME,
+			   pw_nft_counter_names[c]);
+}
+
+/* log prefix "<prefix of c>" group <group> */
+static void log_to(struct rb *rb, enum pw_nft_counter c, uint16_t group)
+{
+	struct nftnl_expr *e = ex(rb, "log");
+
+	if (!e)
+		return;
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, pw_nft_log_prefixes[c]);
+	nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, group);
+}
+
+/* counter name "<c>" [log ...] drop: a drop of check c. */
+static void counted_drop(struct rb *rb, const struct pw_nft_image *img,
+			 enum pw_nft_counter c)
+{
+	named_counter(rb, c);
+	if (img->flow_log & PW_FLOW_LOG_DENIED)
+		log_to(rb, c, img->flow_group);
 	verdict(rb, NF_DROP);
 }
 
@@ -637,90 +724,103 @@ static void nd_accept(struct pw_nl_batch *bt, const char *chain)
 
 static const char *const sfx[PW_FAM_NR] = { "v4", "v6" };
 
-/* ip saddr @pod_ranges_v4 ip saddr != @pods_v4 counter drop */
-static void fail_closed(struct pw_nl_batch *bt, const char *chain, bool daddr)
+/* ip saddr @pod_ranges_v4 ip saddr != @pods_v4 counter name ... drop */
+static void fail_closed(struct pw_nl_batch *bt, const struct pw_nft_image *img,
+			const char *chain, enum pw_fam f, bool daddr)
 {
 	char ranges[32], pods[32];
 	struct rb rb;
 
-	for (int f = 0; f < PW_FAM_NR; f++) {
-		snprintf(ranges, sizeof(ranges), "pod_ranges_%s", sfx[f]);
-		snprintf(pods, sizeof(pods), "pods_%s", sfx[f]);
-		rule_begin(&rb, chain);
-		nfproto(&rb, (enum pw_fam)f);
-		load_addr(&rb, (enum pw_fam)f, daddr, R1);
-		lookup(&rb, ranges, 0, false, false);
-		load_addr(&rb, (enum pw_fam)f, daddr, R1);
-		lookup(&rb, pods, 0, false, true);
-		counter_drop(&rb);
-		rule_end(bt, &rb);
-	}
+	snprintf(ranges, sizeof(ranges), "pod_ranges_%s", sfx[f]);
+	snprintf(pods, sizeof(pods), "pods_%s", sfx[f]);
+	rule_begin(&rb, chain);
+	nfproto(&rb, f);
+	load_addr(&rb, f, daddr, R1);
+	lookup(&rb, ranges, 0, false, false);
+	load_addr(&rb, f, daddr, R1);
+	lookup(&rb, pods, 0, false, true);
+	counted_drop(&rb, img, PW_CNT_DENIED_UNKNOWN);
+	rule_end(bt, &rb);
 }
 
 /* ip saddr vmap @egress_v4 (local = saddr) or ip daddr vmap @ingress_v4 */
-static void vmap_rules(struct pw_nl_batch *bt, const char *chain, bool ingress)
+static void vmap_rule(struct pw_nl_batch *bt, const char *chain, enum pw_fam f,
+		      bool ingress)
 {
 	char map[32];
 	struct rb rb;
 
-	for (int f = 0; f < PW_FAM_NR; f++) {
-		snprintf(map, sizeof(map), "%s_%s",
-			 ingress ? "ingress" : "egress", sfx[f]);
-		rule_begin(&rb, chain);
-		nfproto(&rb, (enum pw_fam)f);
-		load_addr(&rb, (enum pw_fam)f, ingress, R1);
-		lookup(&rb, map, 0, true, false);
-		rule_end(bt, &rb);
-	}
+	snprintf(map, sizeof(map), "%s_%s", ingress ? "ingress" : "egress",
+		 sfx[f]);
+	rule_begin(&rb, chain);
+	nfproto(&rb, f);
+	load_addr(&rb, f, ingress, R1);
+	lookup(&rb, map, 0, true, false);
+	rule_end(bt, &rb);
 }
 
-static void self_rules(struct pw_nl_batch *bt)
+/* ip saddr . ip daddr @self_v4 accept */
+static void self_rule(struct pw_nl_batch *bt, const char *chain, enum pw_fam f)
 {
 	char set[32];
 	struct rb rb;
 
-	for (int f = 0; f < PW_FAM_NR; f++) {
-		snprintf(set, sizeof(set), "self_%s", sfx[f]);
-		rule_begin(&rb, "forward");
-		nfproto(&rb, (enum pw_fam)f);
-		load_addr(&rb, (enum pw_fam)f, false, R1);
-		load_addr(&rb, (enum pw_fam)f, true,
-			  f == PW_FAM_V6 ? R2 : R32_1);
-		lookup(&rb, set, 0, false, false);
-		verdict(&rb, NF_ACCEPT);
-		rule_end(bt, &rb);
-	}
+	snprintf(set, sizeof(set), "self_%s", sfx[f]);
+	rule_begin(&rb, chain);
+	nfproto(&rb, f);
+	load_addr(&rb, f, false, R1);
+	load_addr(&rb, f, true, f == PW_FAM_V6 ? R2 : R32_1);
+	lookup(&rb, set, 0, false, false);
+	verdict(&rb, NF_ACCEPT);
+	rule_end(bt, &rb);
 }
 
-/* iifname @pod_ifaces iifname . ip saddr != @pod_src_v4 counter drop */
-static void anti_spoof(struct pw_nl_batch *bt, const char *chain)
+/* iifname . ip saddr vmap @egress_if_v4, then
+ * iifname @pod_ifaces counter name "denied_spoof" drop */
+static void anti_spoof(struct pw_nl_batch *bt, const struct pw_nft_image *img,
+		       const char *chain, enum pw_fam f)
 {
-	char set[32];
+	char map[32];
 	struct rb rb;
 
-	for (int f = 0; f < PW_FAM_NR; f++) {
-		snprintf(set, sizeof(set), "pod_src_%s", sfx[f]);
-		rule_begin(&rb, chain);
-		meta(&rb, NFT_META_IIFNAME, R1);
-		lookup(&rb, "pod_ifaces", 0, false, false);
-		nfproto(&rb, (enum pw_fam)f);
-		meta(&rb, NFT_META_IIFNAME, R1);
-		load_addr(&rb, (enum pw_fam)f, false, R2);
-		lookup(&rb, set, 0, false, true);
-		counter_drop(&rb);
-		rule_end(bt, &rb);
-	}
+	snprintf(map, sizeof(map), "egress_if_%s", sfx[f]);
+	rule_begin(&rb, chain);
+	nfproto(&rb, f);
+	meta(&rb, NFT_META_IIFNAME, R1);
+	load_addr(&rb, f, false, R2);
+	lookup(&rb, map, 0, true, false);
+	rule_end(bt, &rb);
+
+	rule_begin(&rb, chain);
+	meta(&rb, NFT_META_IIFNAME, R1);
+	lookup(&rb, "pod_ifaces", 0, false, false);
+	counted_drop(&rb, img, PW_CNT_DENIED_SPOOF);
+	rule_end(bt, &rb);
 }
 
-static void base_head(struct pw_nl_batch *bt, const char *chain)
+static void ct_rule(struct pw_nl_batch *bt, const char *chain)
 {
 	struct rb rb;
 
 	rule_begin(&rb, chain);
 	ct_established(&rb);
 	rule_end(bt, &rb);
-	nd_accept(bt, chain);
-	anti_spoof(bt, chain);
+}
+
+/* meta nfproto ipv4 goto <prefix>_v4, and the same for ipv6 */
+static void dispatch(struct pw_nl_batch *bt, const char *chain,
+		     const char *prefix)
+{
+	char to[32];
+	struct rb rb;
+
+	for (int f = 0; f < PW_FAM_NR; f++) {
+		snprintf(to, sizeof(to), "%s_%s", prefix, sfx[f]);
+		rule_begin(&rb, chain);
+		nfproto(&rb, (enum pw_fam)f);
+		jump_to(&rb, NFT_GOTO, to);
+		rule_end(bt, &rb);
+	}
 }
 
 static void lo_accept(struct pw_nl_batch *bt)
@@ -733,6 +833,32 @@ static void lo_accept(struct pw_nl_batch *bt)
 	cmp(&rb, NFT_CMP_EQ, &lo, 4);
 	verdict(&rb, NF_ACCEPT);
 	rule_end(bt, &rb);
+}
+
+/* fwd_v4: jump src_v4, ip daddr vmap @ingress_v4, fail-closed daddr */
+static void fwd_rules(struct pw_nl_batch *bt, const struct pw_nft_image *img,
+		      const char *chain, enum pw_fam f)
+{
+	char to[32];
+	struct rb rb;
+
+	snprintf(to, sizeof(to), "src_%s", sfx[f]);
+	rule_begin(&rb, chain);
+	jump_to(&rb, NFT_JUMP, to);
+	rule_end(bt, &rb);
+	vmap_rule(bt, chain, f, true);
+	fail_closed(bt, img, chain, f, true);
+}
+
+/* src_v4: [ND,] egress_if + spoof, egress vmap, fail-closed saddr */
+static void src_rules(struct pw_nl_batch *bt, const struct pw_nft_image *img,
+		      const char *chain, enum pw_fam f)
+{
+	if (f == PW_FAM_V6)
+		nd_accept(bt, chain);
+	anti_spoof(bt, img, chain, f);
+	vmap_rule(bt, chain, f, false);
+	fail_closed(bt, img, chain, f, false);
 }
 
 /* <peer> . meta l4proto . th dport @<chain>_ports_v4 <verdict> */
@@ -756,7 +882,20 @@ static void class_ports(struct rb *rb, enum pw_fam f, bool peer_daddr)
 	payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, r_port);
 }
 
-static void class_rules(struct pw_nl_batch *bt, const struct pw_nft_chain *ch)
+/* [counter name "allowed_<dir>"] [log ...] before an admitting verdict */
+static void admitted(struct rb *rb, const struct pw_nft_image *img, bool in)
+{
+	enum pw_nft_counter c = in ? PW_CNT_ALLOWED_INGRESS :
+				     PW_CNT_ALLOWED_EGRESS;
+
+	if (img->counters & (1u << c))
+		named_counter(rb, c);
+	if (img->flow_log & PW_FLOW_LOG_ALLOWED)
+		log_to(rb, c, img->flow_group);
+}
+
+static void class_rules(struct pw_nl_batch *bt, const struct pw_nft_image *img,
+			const struct pw_nft_chain *ch)
 {
 	bool in = ch->kind == PW_CK_CLASS_IN;
 	char set[2 * PW_NFT_NAME_MAX];
@@ -778,50 +917,61 @@ static void class_rules(struct pw_nl_batch *bt, const struct pw_nft_chain *ch)
 			else
 				load_addr(&rb, (enum pw_fam)f, !in, R1);
 			lookup(&rb, set, 0, false, false);
+			admitted(&rb, img, in);
 			verdict(&rb, in ? NF_ACCEPT : NFT_RETURN);
 			rule_end(bt, &rb);
 		}
 	}
+	for (int f = 0; f < PW_FAM_NR; f++)
+		self_rule(bt, ch->name, (enum pw_fam)f);
 	rule_begin(&rb, ch->name);
-	counter_drop(&rb);
+	counted_drop(&rb, img,
+		     in ? PW_CNT_DENIED_INGRESS : PW_CNT_DENIED_EGRESS);
 	rule_end(bt, &rb);
 }
 
-/* Rules of forward: ct, nd, anti-spoofing x2, fail-closed x4, self x2,
- * vmaps x4; of input: ct, nd, anti-spoofing x2, lo, fail-closed x2,
- * vmaps x2; of a class chain: one lookup per set, then the drop. Must
- * match pw_nl_chain_rules (the read-back test of apply.sh fails else). */
+/* Rules of each kind of chain (nft_render.c's base_chains): forward: ct,
+ * 2 dispatch; input: ct, lo, 2 dispatch; fwd_v*: jump, vmap, fail-closed;
+ * src_v4: egress_if, spoof, vmap, fail-closed (src_v6: ND first); a class
+ * chain: one lookup per set, 2 self, the drop. Must match
+ * pw_nl_chain_rules (the read-back test of apply.sh fails else). */
 size_t pw_nl_rule_count(const struct pw_nft_chain *ch)
 {
-	switch (ch->kind) {
-	case PW_CK_FORWARD:
-		return 14;
-	case PW_CK_INPUT:
-		return 9;
-	default:
-		return (size_t)__builtin_popcount(ch->mask) + 1;
-	}
+	static const size_t fixed[] = {
+		[PW_CK_FORWARD] = 3, [PW_CK_INPUT] = 4,	 [PW_CK_FWD_V4] = 3,
+		[PW_CK_FWD_V6] = 3,  [PW_CK_SRC_V4] = 4, [PW_CK_SRC_V6] = 5,
+	};
+
+	if (ch->kind == PW_CK_CLASS_IN || ch->kind == PW_CK_CLASS_EG)
+		return (size_t)__builtin_popcount(ch->mask) + 3;
+	return fixed[ch->kind];
 }
 
-void pw_nl_chain_rules(struct pw_nl_batch *bt, const struct pw_nft_chain *ch)
+void pw_nl_chain_rules(struct pw_nl_batch *bt, const struct pw_nft_image *img,
+		       const struct pw_nft_chain *ch)
 {
 	switch (ch->kind) {
 	case PW_CK_FORWARD:
-		base_head(bt, ch->name);
-		fail_closed(bt, ch->name, false);
-		fail_closed(bt, ch->name, true);
-		self_rules(bt);
-		vmap_rules(bt, ch->name, false);
-		vmap_rules(bt, ch->name, true);
+		ct_rule(bt, ch->name);
+		dispatch(bt, ch->name, "fwd");
 		break;
 	case PW_CK_INPUT:
-		base_head(bt, ch->name);
+		ct_rule(bt, ch->name);
 		lo_accept(bt);
-		fail_closed(bt, ch->name, false);
-		vmap_rules(bt, ch->name, false);
+		dispatch(bt, ch->name, "src");
+		break;
+	case PW_CK_FWD_V4:
+	case PW_CK_FWD_V6:
+		fwd_rules(bt, img, ch->name,
+			  ch->kind == PW_CK_FWD_V4 ? PW_FAM_V4 : PW_FAM_V6);
+		break;
+	case PW_CK_SRC_V4:
+	case PW_CK_SRC_V6:
+		src_rules(bt, img, ch->name,
+			  ch->kind == PW_CK_SRC_V4 ? PW_FAM_V4 : PW_FAM_V6);
 		break;
 	default:
-		class_rules(bt, ch);
+		class_rules(bt, img, ch);
 		break;
 	}
 }

@@ -28,8 +28,13 @@ void pw_nl_table_del(struct pw_nl_batch *bt);
 void pw_nl_chain_add(struct pw_nl_batch *bt, const struct pw_nft_chain *ch);
 void pw_nl_chain_del(struct pw_nl_batch *bt, const char *name);
 void pw_nl_chain_flush(struct pw_nl_batch *bt, const char *name);
-/* The rules of ch, appended to it. */
-void pw_nl_chain_rules(struct pw_nl_batch *bt, const struct pw_nft_chain *ch);
+/* The rules of ch (a chain of img, whose flow log they carry), appended
+ * to it. */
+void pw_nl_chain_rules(struct pw_nl_batch *bt, const struct pw_nft_image *img,
+		       const struct pw_nft_chain *ch);
+/* A named counter created (at zero) or deleted. */
+void pw_nl_counter_add(struct pw_nl_batch *bt, const char *name);
+void pw_nl_counter_del(struct pw_nl_batch *bt, const char *name);
 /* How many rules pw_nl_chain_rules writes into ch. */
 size_t pw_nl_rule_count(const struct pw_nft_chain *ch);
 void pw_nl_set_add(struct pw_nl_batch *bt, const struct pw_nft_set *set);

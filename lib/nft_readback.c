@@ -22,6 +22,8 @@
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -48,8 +50,8 @@ static const struct {
 	[PW_SK_VMAP_V4] = { NFT_SET_MAP, 7 },
 	[PW_SK_VMAP_V6] = { NFT_SET_MAP, 8 },
 	[PW_SK_IFNAME] = { 0, 41 },
-	[PW_SK_IFSRC_V4] = { 0, 41 << 6 | 7 },
-	[PW_SK_IFSRC_V6] = { 0, 41 << 6 | 8 },
+	[PW_SK_IFVMAP_V4] = { NFT_SET_MAP, 41 << 6 | 7 },
+	[PW_SK_IFVMAP_V6] = { NFT_SET_MAP, 41 << 6 | 8 },
 };
 
 struct rd {
@@ -138,6 +140,22 @@ static int elem_udata(struct pw_nft_elem *e, const uint8_t *p, uint32_t n)
 	return 0;
 }
 
+/* A map element's verdict as the image has it; one podwall never
+ * writes (accept, drop) makes the element differ from every new one. */
+static uint8_t elem_verdict(int v)
+{
+	switch (v) {
+	case NFT_JUMP:
+		return PW_NFT_V_JUMP;
+	case NFT_GOTO:
+		return PW_NFT_V_GOTO;
+	case NFT_RETURN:
+		return PW_NFT_V_RETURN;
+	default:
+		return 0xff;
+	}
+}
+
 static int elem_read(struct pw_nft_set *s, struct nftnl_set_elem *x)
 {
 	struct pw_nft_elem e = { 0 };
@@ -158,6 +176,9 @@ static int elem_read(struct pw_nft_set *s, struct nftnl_set_elem *x)
 		e.interval_end =
 			nftnl_set_elem_get_u32(x, NFTNL_SET_ELEM_FLAGS) &
 			NFT_SET_ELEM_INTERVAL_END;
+	if (nftnl_set_elem_is_set(x, NFTNL_SET_ELEM_VERDICT))
+		e.verdict = elem_verdict(
+			(int)nftnl_set_elem_get_u32(x, NFTNL_SET_ELEM_VERDICT));
 	if (nftnl_set_elem_is_set(x, NFTNL_SET_ELEM_CHAIN) &&
 	    !(e.jump = pw_strdup(
 		      nftnl_set_elem_get_str(x, NFTNL_SET_ELEM_CHAIN))))
@@ -206,10 +227,22 @@ static int chain_kind(const struct nftnl_chain *c, const char *name)
 {
 	bool base = nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM);
 
-	if (base && !strcmp(name, "forward"))
-		return PW_CK_FORWARD;
-	if (base && !strcmp(name, "input"))
-		return PW_CK_INPUT;
+	static const struct {
+		const char *name;
+		bool base;
+		enum pw_nft_chainkind kind;
+	} fixed[] = {
+		{ "forward", true, PW_CK_FORWARD },
+		{ "input", true, PW_CK_INPUT },
+		{ "fwd_v4", false, PW_CK_FWD_V4 },
+		{ "fwd_v6", false, PW_CK_FWD_V6 },
+		{ "src_v4", false, PW_CK_SRC_V4 },
+		{ "src_v6", false, PW_CK_SRC_V6 },
+	};
+
+	for (size_t i = 0; i < PW_ARRAY_SIZE(fixed); i++)
+		if (base == fixed[i].base && !strcmp(name, fixed[i].name))
+			return fixed[i].kind;
 	if (!base && class_name(name, "in_c"))
 		return PW_CK_CLASS_IN;
 	if (!base && class_name(name, "eg_c"))
@@ -295,6 +328,40 @@ static int read_chains(struct rd *rd)
 	return rd_run(rd, nlh, chain_cb);
 }
 
+/*
+ * The flow log the rules carry: a log statement with one of podwall's
+ * prefixes says which flag is on, and its group. Rules are otherwise not
+ * compared (below); a table whose log statements disagree with
+ * themselves was not written by podwall in one transaction, and the
+ * update rewriting every chain when the flow log differs makes it right.
+ */
+static int log_cb(struct nftnl_expr *e, void *data)
+{
+	static const struct {
+		const char *prefix;
+		unsigned flag;
+	} kinds[] = {
+		{ "podwall:denied:", PW_FLOW_LOG_DENIED },
+		{ "podwall:allowed:", PW_FLOW_LOG_ALLOWED },
+	};
+	struct pw_nft_image *img = data;
+	const char *prefix;
+
+	if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "log") ||
+	    !nftnl_expr_is_set(e, NFTNL_EXPR_LOG_PREFIX))
+		return 0;
+	prefix = nftnl_expr_get_str(e, NFTNL_EXPR_LOG_PREFIX);
+	for (size_t i = 0; i < PW_ARRAY_SIZE(kinds); i++) {
+		if (strncmp(prefix, kinds[i].prefix, strlen(kinds[i].prefix)))
+			continue;
+		img->flow_log |= kinds[i].flag;
+		if (nftnl_expr_is_set(e, NFTNL_EXPR_LOG_GROUP))
+			img->flow_group =
+				nftnl_expr_get_u16(e, NFTNL_EXPR_LOG_GROUP);
+	}
+	return 0;
+}
+
 static int rule_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct rd *rd = data;
@@ -308,9 +375,51 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 		for (size_t i = 0; chain && i < rd->img->nchains; i++)
 			if (!strcmp(rd->img->chains[i].name, chain))
 				rd->nrules[i]++;
+		nftnl_expr_foreach(r, log_cb, rd->img);
 	}
 	nftnl_rule_free(r);
 	return rd->err ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+/* Named counters: only podwall's, whose values are not read. */
+static int obj_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct rd *rd = data;
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	const char *name;
+	int c = PW_CNT_NR;
+
+	if (!o || nftnl_obj_nlmsg_parse(nlh, o) < 0) {
+		rd->err = -ENOMEM;
+		goto out;
+	}
+	name = nftnl_obj_get_str(o, NFTNL_OBJ_NAME);
+	if (nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE) == NFT_OBJECT_COUNTER)
+		for (c = 0; name && c < PW_CNT_NR; c++)
+			if (!strcmp(name, pw_nft_counter_names[c]))
+				break;
+	if (c < PW_CNT_NR)
+		rd->img->counters |= 1u << c;
+	else
+		rd->err = -EPROTO;
+out:
+	nftnl_obj_free(o);
+	return rd->err ? MNL_CB_ERROR : MNL_CB_OK;
+}
+
+static int read_objects(struct rd *rd)
+{
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!o)
+		return -ENOMEM;
+	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, PW_NFT_TABLE);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, NFPROTO_INET);
+	nlh = request(rd, NFT_MSG_GETOBJ);
+	nftnl_obj_nlmsg_build_payload(nlh, o);
+	nftnl_obj_free(o);
+	return rd_run(rd, nlh, obj_cb);
 }
 
 /*
@@ -344,8 +453,13 @@ static int read_rule_counts(struct rd *rd)
  * podwall table (or a half-made one). */
 static bool complete(const struct pw_nft_image *img)
 {
-	return pw_nft_image_chain(img, "forward") &&
-	       pw_nft_image_chain(img, "input");
+	static const char *const fixed[] = { "forward", "input",  "fwd_v4",
+					     "fwd_v6",	"src_v4", "src_v6" };
+
+	for (size_t i = 0; i < PW_ARRAY_SIZE(fixed); i++)
+		if (!pw_nft_image_chain(img, fixed[i]))
+			return false;
+	return true;
 }
 
 /*
@@ -374,6 +488,8 @@ int pw_nft_image_read(struct pw_nft_image *img)
 		ret = read_chains(rd);
 	if (!ret)
 		ret = read_rule_counts(rd);
+	if (!ret)
+		ret = read_objects(rd);
 	if (!ret && !complete(img))
 		ret = -EPROTO;
 out_free:

@@ -16,6 +16,7 @@
 
 #include "addr.h"
 #include "datapath.h"
+#include "nft_image.h"
 
 /* Per family: the address type and the match expressions. */
 static const struct {
@@ -138,22 +139,12 @@ size_t pw_nft_ifnames(const struct pw_ruleset *rs, const char ***out)
 	return n;
 }
 
-/* A packet from a pod's interface must carry that pod's address. */
-static void anti_spoof(FILE *o)
-{
-	for (int f = 0; f < PW_FAM_NR; f++)
-		fprintf(o,
-			"\t\tiifname @pod_ifaces iifname . %s saddr != "
-			"@pod_src_%s counter drop\n",
-			fams[f].ip, fams[f].suffix);
-}
-
 /* ---- sizes ---------------------------------------------------------- */
 
 /* Sets every table has, whatever the cluster: the four verdict maps and
  * pod ranges, known pods and local pods per family. */
 #define BASE_SETS (2 * PW_DIR_NR + 4 * PW_FAM_NR + 1)
-#define BASE_CHAINS 2 /* forward, input */
+#define BASE_CHAINS 6 /* forward, input, fwd_v4/6, src_v4/6 */
 
 PW_EXPORT size_t pw_ruleset_chain_count(const struct pw_ruleset *rs)
 {
@@ -281,16 +272,23 @@ static void render_vmap(FILE *o, const struct pw_ruleset *rs, enum pw_dir d,
 	for (size_t i = 0; i < m->n; i++) {
 		pw_u128_to_addr(m->v[i].addr, f, &a);
 		pw_addr_format(&a, buf, sizeof(buf));
-		fprintf(o, "\t\t\t%s comment \"%s\" : jump " PW_NFT_CLASS_FMT,
+		fprintf(o, "\t\t\t%s comment \"%s\" : goto " PW_NFT_CLASS_FMT,
 			buf, m->v[i].comment, dirs[d].chain, m->v[i].cls);
 		elem_sep(o, i, m->n);
 	}
 	fputs("\t}\n\n", o);
 }
 
+/*
+ * Anti-spoofing and the source's egress in one lookup: every address
+ * bound to a local pod's interface, with where its packets go next: the
+ * pod's egress class, or back to the destination's side (return) when
+ * its egress is not isolated. A packet from a pod interface that misses
+ * is spoofed.
+ */
 static void render_spoof(FILE *o, const struct pw_ruleset *rs)
 {
-	char buf[PW_ADDR_STRLEN], name[32];
+	char buf[PW_ADDR_STRLEN];
 	const char **names;
 	size_t n = pw_nft_ifnames(rs, &names);
 	struct pw_addr a;
@@ -306,14 +304,22 @@ static void render_spoof(FILE *o, const struct pw_ruleset *rs)
 	for (int f = 0; f < PW_FAM_NR; f++) {
 		const struct pw_nft_spoofs *s = &rs->spoof[f];
 
-		snprintf(name, sizeof(name), "pod_src_%s", fams[f].suffix);
-		snprintf(buf, sizeof(buf), "ifname . %s", fams[f].type);
-		set_head(o, name, buf, false);
+		fprintf(o,
+			"\tmap egress_if_%s {\n\t\ttype ifname . %s : verdict\n",
+			fams[f].suffix, fams[f].type);
 		elems_open(o, s->n);
 		for (size_t i = 0; i < s->n; i++) {
+			const struct pw_nft_vmap *m = pw_nft_vmap_find(
+				&rs->vmap[PW_DIR_EGRESS][f], s->v[i].addr);
+
 			pw_u128_to_addr(s->v[i].addr, (enum pw_fam)f, &a);
 			pw_addr_format(&a, buf, sizeof(buf));
-			fprintf(o, "\t\t\t\"%s\" . %s", s->v[i].ifname, buf);
+			fprintf(o, "\t\t\t\"%s\" . %s : ", s->v[i].ifname, buf);
+			if (m)
+				fprintf(o, "goto " PW_NFT_CLASS_FMT, "eg",
+					m->cls);
+			else
+				fputs("return", o);
 			elem_sep(o, i, s->n);
 		}
 		fputs("\t}\n\n", o);
@@ -341,8 +347,36 @@ static void class_sets(FILE *o, enum pw_dir d, const struct pw_nft_class *k)
 	}
 }
 
-/* One lookup with ports, one without, per family; then the drop. */
-static void class_chain(FILE *o, enum pw_dir d, const struct pw_nft_class *k)
+/* " [counter name ...] [log ...]" before an admitting verdict of side d
+ * (the allowed counters follow PW_DIR_* in enum pw_nft_counter). */
+static void admitted(FILE *o, const struct pw_ruleset *rs, enum pw_dir d)
+{
+	enum pw_nft_counter c =
+		(enum pw_nft_counter)(PW_CNT_ALLOWED_INGRESS + d);
+
+	if (pw_nft_counters(rs->flow_log) & (1u << c))
+		fprintf(o, " counter name \"%s\"", pw_nft_counter_names[c]);
+	if (rs->flow_log & PW_FLOW_LOG_ALLOWED)
+		fprintf(o, " log prefix \"%s\" group %u",
+			pw_nft_log_prefixes[c], rs->flow_group);
+}
+
+/* "counter name ... [log ...] drop": a drop counted by check c. */
+static void dropped(FILE *o, const struct pw_ruleset *rs, enum pw_nft_counter c)
+{
+	fprintf(o, "counter name \"%s\"", pw_nft_counter_names[c]);
+	if (rs->flow_log & PW_FLOW_LOG_DENIED)
+		fprintf(o, " log prefix \"%s\" group %u",
+			pw_nft_log_prefixes[c], rs->flow_group);
+	fputs(" drop\n", o);
+}
+
+/*
+ * One lookup with ports, one without, per family; a pod to itself (only
+ * packets about to be dropped pay for that lookup); then the drop.
+ */
+static void class_chain(FILE *o, const struct pw_ruleset *rs, enum pw_dir d,
+			const struct pw_nft_class *k)
 {
 	const char *peer = dirs[d].peer, *c = dirs[d].chain;
 
@@ -352,28 +386,39 @@ static void class_chain(FILE *o, enum pw_dir d, const struct pw_nft_class *k)
 	for (int f = 0; f < PW_FAM_NR; f++) {
 		const char *ip = fams[f].ip, *sfx = fams[f].suffix;
 
-		if (k->ports[f].n)
+		if (k->ports[f].n) {
 			fprintf(o,
 				"\t\t%s %s . meta l4proto . th dport "
-				"@" PW_NFT_CLASS_FMT "_ports_%s %s\n",
-				ip, peer, c, k->id, sfx, dirs[d].verdict);
-		if (k->addr[f].n)
-			fprintf(o, "\t\t%s %s @" PW_NFT_CLASS_FMT "_%s %s\n",
-				ip, peer, c, k->id, sfx, dirs[d].verdict);
+				"@" PW_NFT_CLASS_FMT "_ports_%s",
+				ip, peer, c, k->id, sfx);
+			admitted(o, rs, d);
+			fprintf(o, " %s\n", dirs[d].verdict);
+		}
+		if (k->addr[f].n) {
+			fprintf(o, "\t\t%s %s @" PW_NFT_CLASS_FMT "_%s", ip,
+				peer, c, k->id, sfx);
+			admitted(o, rs, d);
+			fprintf(o, " %s\n", dirs[d].verdict);
+		}
 	}
-	fputs("\t\tcounter drop\n\t}\n", o);
+	for (int f = 0; f < PW_FAM_NR; f++)
+		fprintf(o, "\t\t%s saddr . %s daddr @self_%s accept\n",
+			fams[f].ip, fams[f].ip, fams[f].suffix);
+	fputs("\t\t", o);
+	dropped(o, rs,
+		d == PW_DIR_INGRESS ? PW_CNT_DENIED_INGRESS :
+				      PW_CNT_DENIED_EGRESS);
+	fputs("\t}\n", o);
 }
 
 /* An address inside this node's pod ranges that is no known pod: a pod
  * the network plugin made before podwall knew it. Never open. */
-static void fail_closed(FILE *o, const char *which)
+static void fail_closed(FILE *o, const struct pw_ruleset *rs, enum pw_fam f,
+			const char *which)
 {
-	for (int f = 0; f < PW_FAM_NR; f++)
-		fprintf(o,
-			"\t\t%s %s @pod_ranges_%s %s %s != @pods_%s "
-			"counter drop\n",
-			fams[f].ip, which, fams[f].suffix, fams[f].ip, which,
-			fams[f].suffix);
+	fprintf(o, "\t\t%s %s @pod_ranges_%s %s %s != @pods_%s ", fams[f].ip,
+		which, fams[f].suffix, fams[f].ip, which, fams[f].suffix);
+	dropped(o, rs, PW_CNT_DENIED_UNKNOWN);
 }
 
 static void base_head(FILE *o, const char *hook)
@@ -383,37 +428,65 @@ static void base_head(FILE *o, const char *hook)
 		"\t\ttype filter hook %s priority filter; policy accept;\n",
 		hook, hook);
 	fputs("\t\tct state established,related accept\n", o);
-	fprintf(o, "\t\ticmpv6 type { %s } accept\n", nd_types);
-	anti_spoof(o);
 }
 
-static void vmaps(FILE *o, enum pw_dir d)
-{
-	for (int f = 0; f < PW_FAM_NR; f++)
-		fprintf(o, "\t\t%s %s vmap @%s_%s\n", fams[f].ip, dirs[d].local,
-			dirs[d].map, fams[f].suffix);
-}
-
-static void base_chains(FILE *o)
+/*
+ * The base chains dispatch once by family; see docs/DATAPATH.md for the
+ * walk. fwd_v4 checks the source (src_v4, which returns when the source
+ * may send), then the destination. src_v4 is shared with input, where a
+ * local pod talks to the node: only its egress applies there.
+ */
+static void base_chains(FILE *o, const struct pw_ruleset *rs)
 {
 	base_head(o, "forward");
-	fail_closed(o, "saddr");
-	fail_closed(o, "daddr");
 	for (int f = 0; f < PW_FAM_NR; f++)
-		fprintf(o, "\t\t%s saddr . %s daddr @self_%s accept\n",
-			fams[f].ip, fams[f].ip, fams[f].suffix);
-	vmaps(o, PW_DIR_EGRESS);
-	vmaps(o, PW_DIR_INGRESS);
+		fprintf(o, "\t\tmeta nfproto %s goto fwd_%s\n",
+			f == PW_FAM_V4 ? "ipv4" : "ipv6", fams[f].suffix);
 	fputs("\t}\n\n", o);
 
-	/* Local pods to this node's own addresses: their egress. The node's
-	 * own traffic to itself (lo) may use a gateway address inside the
-	 * pod ranges, so it is let through first. */
+	/* The node's own traffic to itself (lo) may use a gateway address
+	 * inside the pod ranges, so it is let through first. */
 	base_head(o, "input");
 	fputs("\t\tiif \"lo\" accept\n", o);
-	fail_closed(o, "saddr");
-	vmaps(o, PW_DIR_EGRESS);
+	for (int f = 0; f < PW_FAM_NR; f++)
+		fprintf(o, "\t\tmeta nfproto %s goto src_%s\n",
+			f == PW_FAM_V4 ? "ipv4" : "ipv6", fams[f].suffix);
 	fputs("\t}\n", o);
+
+	for (int f = 0; f < PW_FAM_NR; f++) {
+		fprintf(o, "\n\tchain fwd_%s {\n\t\tjump src_%s\n",
+			fams[f].suffix, fams[f].suffix);
+		fprintf(o, "\t\t%s daddr vmap @ingress_%s\n", fams[f].ip,
+			fams[f].suffix);
+		fail_closed(o, rs, (enum pw_fam)f, "daddr");
+		fputs("\t}\n", o);
+	}
+	for (int f = 0; f < PW_FAM_NR; f++) {
+		const char *ip = fams[f].ip, *sfx = fams[f].suffix;
+
+		fprintf(o, "\n\tchain src_%s {\n", sfx);
+		/* ND uses link-local sources: before anti-spoofing. */
+		if (f == PW_FAM_V6)
+			fprintf(o, "\t\ticmpv6 type { %s } accept\n", nd_types);
+		fprintf(o, "\t\tiifname . %s saddr vmap @egress_if_%s\n", ip,
+			sfx);
+		fputs("\t\tiifname @pod_ifaces ", o);
+		dropped(o, rs, PW_CNT_DENIED_SPOOF);
+		fprintf(o, "\t\t%s saddr vmap @egress_%s\n", ip, sfx);
+		fail_closed(o, rs, (enum pw_fam)f, "saddr");
+		fputs("\t}\n", o);
+	}
+}
+
+/* Named counters: the drops of each check, whatever the flow log. */
+static void render_counters(FILE *o, const struct pw_ruleset *rs)
+{
+	unsigned have = pw_nft_counters(rs->flow_log);
+
+	for (int c = 0; c < PW_CNT_NR; c++)
+		if (have & (1u << c))
+			fprintf(o, "\tcounter %s {\n\t}\n\n",
+				pw_nft_counter_names[c]);
 }
 
 /* ---- the table ------------------------------------------------------ */
@@ -448,6 +521,7 @@ static void render(FILE *o, const struct pw_ruleset *rs)
 
 	header(o, rs);
 	fputs("table inet podwall {\n", o);
+	render_counters(o, rs);
 	for (int f = 0; f < PW_FAM_NR; f++) {
 		snprintf(name, sizeof(name), "pod_ranges_%s", fams[f].suffix);
 		render_ivals(o, name, (enum pw_fam)f, &rs->ranges[f]);
@@ -462,12 +536,12 @@ static void render(FILE *o, const struct pw_ruleset *rs)
 	for (int d = PW_DIR_NR; d-- > 0;)
 		for (int f = 0; f < PW_FAM_NR; f++)
 			render_vmap(o, rs, (enum pw_dir)d, (enum pw_fam)f);
-	base_chains(o);
+	base_chains(o, rs);
 	for (int d = PW_DIR_NR; d-- > 0;) {
 		for (size_t i = 0; i < rs->ncls[d]; i++) {
 			fputc('\n', o);
 			class_sets(o, (enum pw_dir)d, &rs->cls[d][i]);
-			class_chain(o, (enum pw_dir)d, &rs->cls[d][i]);
+			class_chain(o, rs, (enum pw_dir)d, &rs->cls[d][i]);
 		}
 	}
 	fputs("}\n", o);

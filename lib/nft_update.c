@@ -102,13 +102,16 @@ static void build_full(struct pw_nl_batch *bt, const struct pw_nft_image *img,
 	pw_nl_table_new(bt);
 	for (size_t i = 0; i < img->nchains; i++)
 		pw_nl_chain_add(bt, &img->chains[i]);
+	for (int c = 0; c < PW_CNT_NR; c++)
+		if (img->counters & (1u << c))
+			pw_nl_counter_add(bt, pw_nft_counter_names[c]);
 	for (size_t i = 0; i < img->nsets; i++) {
 		pw_nl_set_add(bt, &img->sets[i]);
 		all_elems(bt, &img->sets[i], &tmp);
 		st->elems_added += img->sets[i].n;
 	}
 	for (size_t i = 0; i < img->nchains; i++)
-		pw_nl_chain_rules(bt, &img->chains[i]);
+		pw_nl_chain_rules(bt, img, &img->chains[i]);
 	free(tmp.v);
 	st->full = 1;
 	st->sets_added = img->nsets;
@@ -215,79 +218,70 @@ static void plan_order(size_t nnew, size_t nold, const size_t *match,
 	}
 }
 
-/*
- * The chains whose rules name set `set` (see nft_netlink.c's rules): a
- * class set belongs to the class chain it is named after; the base sets
- * and maps are used by forward, and all but self_ and ingress_ by input.
- */
-static void set_users(const char *set, char *cls, size_t len, const char **base,
-		      size_t *nbase)
+/* Whether the fixed chains name set `name` (a stale set of another name
+ * is deleted without touching any rule). */
+static bool fixed_set(const char *name)
 {
-	static const struct {
-		const char *prefix;
-		bool input;
-	} shared[] = {
-		{ "pod_ranges_", true }, { "pods_", true },
-		{ "pod_ifaces", true },	 { "pod_src_", true },
-		{ "self_", false },	 { "egress_", true },
-		{ "ingress_", false },
+	static const char *const prefixes[] = {
+		"pod_ranges_", "pods_",	  "pod_ifaces",
+		"egress_if_",  "egress_", "ingress_",
 	};
-	const char *cut;
 
-	*nbase = 0;
-	*cls = '\0';
-	for (size_t i = 0; i < PW_ARRAY_SIZE(shared); i++) {
-		if (strncmp(set, shared[i].prefix, strlen(shared[i].prefix)))
-			continue;
-		base[(*nbase)++] = "forward";
-		if (shared[i].input)
-			base[(*nbase)++] = "input";
-		return;
-	}
-	cut = strchr(strchr(set, '_') ? strchr(set, '_') + 1 : set, '_');
-	if (cut && (size_t)(cut - set) < len)
-		snprintf(cls, len, "%.*s", (int)(cut - set), set);
+	for (size_t i = 0; i < PW_ARRAY_SIZE(prefixes); i++)
+		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
 }
 
-/* Which kept chains must have their rules written again: the recipe
- * changed, or a set they use is deleted or recreated. */
+static bool fixed_chain(const struct pw_nft_chain *c)
+{
+	return c->kind != PW_CK_CLASS_IN && c->kind != PW_CK_CLASS_EG;
+}
+
+/*
+ * Which kept chains must have their rules written again: the recipe
+ * changed, a set they use is deleted or recreated, or the flow log
+ * (statements in every chain) or the counters changed. A class set
+ * belongs to the class chain it is named after, self_v4/v6 are used by
+ * every class chain, the other base sets and maps by the fixed chains.
+ */
 static void plan_rerule(struct plan *p)
 {
+	const struct pw_nft_image *o = p->old, *n = p->new;
+	bool all = o->flow_log != n->flow_log ||
+		   o->flow_group != n->flow_group || o->counters != n->counters;
+	bool fixed = false, classes = false;
 	char cls[PW_NFT_NAME_MAX];
-	const char *base[2];
-	size_t nbase, j;
-	size_t *rev = calloc(p->old->nchains + 1, sizeof(*rev));
 
-	if (!rev) {
-		/* Without memory, write every kept chain again: correct. */
-		for (size_t i = 0; i < p->new->nchains; i++)
-			p->rerule[i] = p->ch_new[i] == KEEP;
-		return;
-	}
-	for (size_t i = 0; i < p->old->nchains; i++)
-		rev[i] = SIZE_MAX;
-	for (size_t i = 0; i < p->new->nchains; i++)
-		if (p->ch_new[i] == KEEP)
-			rev[p->ch_match[i]] = i;
-
-	for (size_t i = 0; i < p->new->nchains; i++)
+	for (size_t i = 0; i < n->nchains; i++)
 		p->rerule[i] = p->ch_new[i] == KEEP &&
-			       p->new->chains[i].mask !=
-				       p->old->chains[p->ch_match[i]].mask;
-	for (size_t s = 0; s < p->old->nsets; s++) {
+			       (all || n->chains[i].mask !=
+					       o->chains[p->ch_match[i]].mask);
+	for (size_t s = 0; s < o->nsets; s++) {
+		const char *name = o->sets[s].name, *cut;
+
 		if (p->set_old[s] != DROP)
 			continue;
-		set_users(p->old->sets[s].name, cls, sizeof(cls), base, &nbase);
-		for (size_t k = 0; k <= nbase; k++) {
-			const char *c = k < nbase ? base[k] : cls;
-
-			j = *c ? ix_find(p->old_chains, p->old->nchains, c) :
-				 SIZE_MAX;
-			if (j != SIZE_MAX && rev[j] != SIZE_MAX)
-				p->rerule[rev[j]] = true;
+		if (!strncmp(name, "in_c", 4) || !strncmp(name, "eg_c", 4)) {
+			cut = strchr(name + 4, '_');
+			if (!cut || (size_t)(cut - name) >= sizeof(cls))
+				continue;
+			snprintf(cls, sizeof(cls), "%.*s", (int)(cut - name),
+				 name);
+			for (size_t i = 0; i < n->nchains; i++)
+				if (p->ch_new[i] == KEEP &&
+				    !strcmp(n->chains[i].name, cls))
+					p->rerule[i] = true;
+		} else if (!strncmp(name, "self_", 5)) {
+			classes = true;
+		} else {
+			fixed |= fixed_set(name);
 		}
 	}
-	free(rev);
+	for (size_t i = 0; i < n->nchains; i++)
+		if (p->ch_new[i] == KEEP &&
+		    (fixed_chain(&n->chains[i]) ? fixed : classes))
+			p->rerule[i] = true;
 }
 
 static int plan_make(struct plan *p, const struct pw_nft_image *old,
@@ -483,6 +477,10 @@ static void drop_chains(struct pw_nl_batch *bt, const struct plan *p,
 static void drop_sets(struct pw_nl_batch *bt, const struct plan *p,
 		      struct pw_apply_stats *st)
 {
+	/* Counters no rule names any more (their chains were flushed). */
+	for (int c = 0; c < PW_CNT_NR; c++)
+		if (p->old->counters & ~p->new->counters &(1u << c))
+			pw_nl_counter_del(bt, pw_nft_counter_names[c]);
 	for (size_t i = 0; i < p->old->nsets; i++)
 		if (p->set_old[i] == DROP) {
 			pw_nl_set_del(bt, p->old->sets[i].name);
@@ -513,9 +511,12 @@ static int add_objects(struct pw_nl_batch *bt, const struct plan *p,
 			pw_nl_elems(bt, true, s->name, adds[i].v, adds[i].n);
 		}
 	}
+	for (int c = 0; c < PW_CNT_NR; c++)
+		if (p->new->counters & ~p->old->counters &(1u << c))
+			pw_nl_counter_add(bt, pw_nft_counter_names[c]);
 	for (size_t i = 0; i < p->new->nchains; i++)
 		if (p->ch_new[i] == ADD || p->rerule[i])
-			pw_nl_chain_rules(bt, &p->new->chains[i]);
+			pw_nl_chain_rules(bt, p->new, &p->new->chains[i]);
 	free(tmp.v);
 	return 0;
 }

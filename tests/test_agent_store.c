@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <podwall/podwall.h>
+
 #include "check.h"
 #include "../cmd/podwalld/evq.c"
 #include "../cmd/podwalld/log.c"
@@ -52,6 +54,15 @@ static const struct store_entry *get(struct store *st, const char *kind,
 	return *find(st, kind, ns, name);
 }
 
+/* Whether e's good version is text. */
+static bool is_text(const struct store_entry *e, const char *text)
+{
+	uint8_t digest[PW_SHA256_LEN];
+
+	pw_sha256(text, strlen(text), digest);
+	return e && e->unit && !memcmp(e->digest, digest, sizeof(digest));
+}
+
 static void test_last_good(void)
 {
 	struct store *st = store_new();
@@ -74,8 +85,7 @@ static void test_last_good(void)
 	}
 	pw_diags_free(d);
 	e = get(st, "NetworkPolicy", "t", "deny");
-	CHECK(e && e->text && !strcmp(e->text, deny),
-	      "the last good version stays");
+	CHECK(e && e->unit && is_text(e, deny), "the last good version stays");
 	CHECK(store_rejected(st) == 1, "counted as rejected");
 	o.text = deny;
 	o.len = strlen(deny);
@@ -85,8 +95,8 @@ static void test_last_good(void)
 	o.text = allow;
 	o.len = strlen(allow);
 	CHECK(store_upsert(st, &o, NULL) == STORE_CHANGED, "a new good one");
-	CHECK(!strcmp(get(st, "NetworkPolicy", "t", "deny")->text, allow),
-	      "replaces the text");
+	CHECK(is_text(get(st, "NetworkPolicy", "t", "deny"), allow),
+	      "replaces the version");
 	store_free(st);
 }
 
@@ -163,6 +173,265 @@ static void test_many(void)
 	CHECK(!get(st, "Pod", "ns1", "p0042") && get(st, "Pod", "ns1", "p0043"),
 	      "found after growing");
 	store_free(st);
+}
+
+/* ---- parsed units: the cluster a reconcile assembles ---------------- */
+
+static const char *const shop[] = {
+	"examples/shop/cluster/namespaces.yaml",
+	"examples/shop/cluster/nodes.yaml",
+	"examples/shop/ingress-nginx/controller.yaml",
+	"examples/shop/kube-system/coredns.yaml",
+	"examples/shop/shop-dev/pods.yaml",
+	"examples/shop/shop-dev/policies.yaml",
+	"examples/shop/shop-dev/workloads.yaml",
+	"examples/shop/shop-prod/pods.yaml",
+	"examples/shop/shop-prod/policies.yaml",
+	"examples/shop/shop-prod/workloads.yaml",
+};
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = f ? malloc(1 << 20) : NULL;
+
+	*len = buf ? fread(buf, 1, 1 << 20, f) : 0;
+	if (f)
+		fclose(f);
+	return buf;
+}
+
+/* The ruleset of node-a as text; NULL when anything fails. */
+static char *render(const struct pw_cluster *c)
+{
+	struct pw_engine *e = pw_engine_new(c);
+	struct pw_ruleset *rs = e ? pw_ruleset_new(e, "node-a") : NULL;
+	char *out = NULL;
+
+	if (rs && pw_ruleset_render(rs, &out))
+		out = NULL;
+	pw_ruleset_free(rs);
+	pw_engine_free(e);
+	return out;
+}
+
+/* The example shop, each file stored as one File entry, assembled from
+ * the store's units, gives the same cluster and the same ruleset as
+ * loading the files; and a unit outlives its entry while a cluster
+ * (a published snapshot) holds it. */
+static void test_units_assemble(void)
+{
+	struct pw_cluster *loaded = pw_cluster_new(), *built = pw_cluster_new();
+	struct store *st = store_new();
+	const struct store_entry **v;
+	char *want, *got;
+	size_t n = 0, len;
+	bool same = true;
+
+	for (size_t i = 0; i < sizeof(shop) / sizeof(*shop); i++) {
+		char *text = slurp(shop[i], &len);
+		struct src_object o = obj("File", "", shop[i], text);
+
+		o.len = len;
+		o.origin = shop[i];
+		CHECK(text && store_upsert(st, &o, NULL) == STORE_CHANGED &&
+			      !pw_cluster_load_buffer(loaded, shop[i], text,
+						      len, NULL),
+		      "%s stored", shop[i]);
+		free(text);
+	}
+	v = store_list(st, &n);
+	for (size_t i = 0; v && i < n; i++)
+		CHECK(!pw_cluster_add_unit(built, v[i]->unit), "added");
+	free(v);
+	CHECK(!pw_cluster_finalize(loaded, NULL) &&
+		      !pw_cluster_finalize(built, NULL),
+	      "both valid");
+	for (int k = 0; k < PW_KIND_NR; k++)
+		same &= pw_cluster_count(loaded, (enum pw_kind)k) ==
+			pw_cluster_count(built, (enum pw_kind)k);
+	CHECK(same && pw_cluster_count(built, PW_KIND_POD) > 10,
+	      "the same objects: %zu pods",
+	      pw_cluster_count(built, PW_KIND_POD));
+	for (size_t i = 1; i < pw_cluster_count(built, PW_KIND_POD); i++) {
+		int r = strcmp(pw_cluster_pod_namespace(built, i - 1),
+			       pw_cluster_pod_namespace(built, i));
+
+		if (!r)
+			r = strcmp(pw_cluster_pod_name(built, i - 1),
+				   pw_cluster_pod_name(built, i));
+		same &= r <= 0;
+	}
+	CHECK(same, "the units' runs merged in order");
+	want = render(loaded);
+	store_free(st); /* the built cluster keeps what it uses */
+	got = render(built);
+	CHECK(want && got && !strcmp(want, got), "the same ruleset");
+	CHECK(pw_cluster_file_count(built) == sizeof(shop) / sizeof(*shop),
+	      "the units' files: %zu", pw_cluster_file_count(built));
+	for (n = 0; pw_cluster_pod_kind(built, n) ||
+		    pw_cluster_pod_host_network(built, n);
+	     n++)
+		;
+	CHECK(pw_cluster_pod_assign(built, n, "node-a", NULL) == -EBUSY,
+	      "a shared pod is not assigned");
+	free(want);
+	free(got);
+	pw_cluster_free(loaded);
+	pw_cluster_free(built);
+}
+
+static const char pod_v1[] = "apiVersion: v1\nkind: Pod\n"
+			     "metadata: {name: p, namespace: t}\n"
+			     "spec: {nodeName: n1, containers: [{name: c}]}\n"
+			     "status: {podIP: 10.0.0.1}\n";
+static const char pod_v2[] = "apiVersion: v1\nkind: Pod\n"
+			     "metadata: {name: p, namespace: t}\n"
+			     "spec: {nodeName: n1, containers: [{name: c}]}\n"
+			     "status: {podIP: 10.0.0.2}\n";
+
+static struct pw_cluster *assemble(struct store *st, struct pw_diags *d,
+				   int *ret)
+{
+	struct pw_cluster *c = pw_cluster_new();
+	const struct store_entry **v;
+	size_t n = 0;
+
+	v = store_list(st, &n);
+	for (size_t i = 0; c && v && i < n; i++)
+		pw_cluster_add_unit(c, v[i]->unit);
+	free(v);
+	*ret = c ? pw_cluster_finalize(c, d) : -ENOMEM;
+	return c;
+}
+
+/* A newer version, and a delete, leave an assembled cluster as it was. */
+static void test_units_immutable(void)
+{
+	struct store *st = store_new();
+	struct src_object o = obj("Pod", "t", "p", pod_v1);
+	struct pw_cluster *c1, *c2;
+	struct pw_addr a1 = { 0 }, a2 = { 0 };
+	int r1, r2;
+
+	store_upsert(st, &o, NULL);
+	c1 = assemble(st, NULL, &r1);
+	o.text = pod_v2;
+	o.len = strlen(pod_v2);
+	CHECK(store_upsert(st, &o, NULL) == STORE_CHANGED, "a new address");
+	c2 = assemble(st, NULL, &r2);
+	CHECK(store_delete(st, "Pod", "t", "p"), "then deleted");
+	store_free(st);
+	CHECK(!r1 && !r2 && pw_cluster_pod_addrs(c1, 0, &a1, 1) == 1 &&
+		      pw_cluster_pod_addrs(c2, 0, &a2, 1) == 1,
+	      "both valid, one pod each");
+	CHECK(a1.b[3] == 1 && a2.b[3] == 2, "each keeps its version: %u %u",
+	      a1.b[3], a2.b[3]);
+	CHECK(!strcmp(pw_cluster_pod_namespace(c1, 0), "t") &&
+		      pw_cluster_count(c1, PW_KIND_NAMESPACE) == 1,
+	      "its implicit namespace");
+	pw_cluster_free(c1);
+	pw_cluster_free(c2);
+}
+
+/* The same policy in two files: each is valid, together they are not,
+ * with the diagnostic that loading both gives. */
+static void test_units_duplicate(void)
+{
+	struct store *st = store_new();
+	struct src_object a = obj("File", "", "/m/a.yaml", deny);
+	struct src_object b = obj("File", "", "/m/b.yaml", allow);
+	struct pw_diags *d = pw_diags_new(), *want = pw_diags_new();
+	struct pw_cluster *c, *loaded = pw_cluster_new();
+	char got_msg[256] = "", want_msg[256] = "";
+	int ret;
+
+	a.origin = "/m/a.yaml";
+	b.origin = "/m/b.yaml";
+	CHECK(store_upsert(st, &a, NULL) == STORE_CHANGED &&
+		      store_upsert(st, &b, NULL) == STORE_CHANGED,
+	      "each valid alone");
+	c = assemble(st, d, &ret);
+	pw_cluster_load_buffer(loaded, a.origin, deny, strlen(deny), NULL);
+	pw_cluster_load_buffer(loaded, b.origin, allow, strlen(allow), NULL);
+	pw_cluster_finalize(loaded, want);
+	CHECK(ret == -EINVAL && pw_diags_error_count(d) == 1,
+	      "not together: %d", ret);
+	if (pw_diags_count(d) && pw_diags_count(want)) {
+		pw_diag_format(pw_diags_get(d, 0), got_msg, sizeof(got_msg));
+		pw_diag_format(pw_diags_get(want, 0), want_msg,
+			       sizeof(want_msg));
+	}
+	CHECK(got_msg[0] && !strcmp(got_msg, want_msg), "%s", got_msg);
+	pw_cluster_free(c);
+	pw_cluster_free(loaded);
+	pw_diags_free(d);
+	pw_diags_free(want);
+	store_free(st);
+}
+
+/* n one-pod units added in a shuffled order come out sorted: a few runs
+ * are merged, many fall back to a full sort. */
+static bool sorted_from_units(int n)
+{
+	struct pw_cluster *c = pw_cluster_new();
+	struct pw_unit *u;
+	char text[256];
+	bool ok = c != NULL;
+
+	for (int i = 0; ok && i < n; i++) {
+		int k = (i * 37) % n; /* n is not a multiple of 37 */
+
+		snprintf(text, sizeof(text),
+			 "apiVersion: v1\nkind: Pod\n"
+			 "metadata: {name: p%03d, namespace: ns%d}\n"
+			 "spec: {containers: [{name: c}]}\n",
+			 k, k % 3);
+		u = pw_unit_new("p.yaml", text, strlen(text), NULL);
+		ok = u && !pw_cluster_add_unit(c, u);
+		pw_unit_free(u);
+	}
+	ok = ok && !pw_cluster_finalize(c, NULL) &&
+	     pw_cluster_count(c, PW_KIND_POD) == (size_t)n &&
+	     pw_cluster_count(c, PW_KIND_NAMESPACE) == (size_t)(n < 3 ? n : 3);
+	for (int i = 1; ok && i < n; i++) {
+		int r = strcmp(pw_cluster_pod_namespace(c, i - 1),
+			       pw_cluster_pod_namespace(c, i));
+
+		ok = r < 0 || (!r && strcmp(pw_cluster_pod_name(c, i - 1),
+					    pw_cluster_pod_name(c, i)) < 0);
+	}
+	pw_cluster_free(c);
+	return ok;
+}
+
+static void test_units_order(void)
+{
+	CHECK(sorted_from_units(2), "2 units");
+	CHECK(sorted_from_units(41), "41 units: runs merged");
+	CHECK(sorted_from_units(300), "300 units: sorted whole");
+}
+
+static void test_unit_errors(void)
+{
+	struct pw_diags *d = pw_diags_new();
+	struct pw_unit *u;
+
+	errno = 0;
+	u = pw_unit_new("bad.yaml", deny_bad, strlen(deny_bad), d);
+	CHECK(!u && errno == EINVAL && pw_diags_error_count(d) == 1,
+	      "invalid: %s", strerror(errno));
+	u = pw_unit_new("broken.yaml", broken_yaml, strlen(broken_yaml), d);
+	CHECK(!u && errno == EINVAL && pw_diags_error_count(d) == 2,
+	      "does not parse: %s", strerror(errno));
+	u = pw_unit_new("ok.yaml", deny, strlen(deny), d);
+	CHECK(u && pw_unit_count(u, PW_KIND_NETWORK_POLICY) == 1 &&
+		      pw_unit_count(u, PW_KIND_NAMESPACE) == 0,
+	      "one policy, no namespace of its own");
+	CHECK(pw_unit_ref(u) == u, "a second reference");
+	pw_unit_free(u);
+	pw_unit_free(u);
+	pw_diags_free(d);
 }
 
 struct emitter {
@@ -264,6 +533,11 @@ int main(void)
 	test_never_valid();
 	test_relist();
 	test_many();
+	test_units_assemble();
+	test_units_immutable();
+	test_units_duplicate();
+	test_units_order();
+	test_unit_errors();
 	test_evq();
 	test_log();
 	return check_done("test_agent_store");

@@ -262,12 +262,52 @@ static void test_encode(void)
 		CHECK(img.nsets == 13 &&
 			      !strcmp(img.sets[0].name, "pod_ranges_v4") &&
 			      !strcmp(img.sets[12].name, "ingress_v6") &&
-			      img.nchains == 2 &&
-			      !strcmp(img.chains[0].name, "forward"),
+			      !strcmp(img.sets[7].name, "egress_if_v4") &&
+			      img.nchains == 6 &&
+			      !strcmp(img.chains[0].name, "forward") &&
+			      !strcmp(img.chains[5].name, "src_v6") &&
+			      img.counters == 0xf && !img.flow_log,
 		      "base objects in text order");
 		pw_nft_image_release(&img);
 		free(rs.ranges[PW_FAM_V4].v);
 	}
+}
+
+/*
+ * The source lookup: an address bound to its interface goes to its pod's
+ * egress class (goto), or returns to the destination's check when its
+ * egress is not isolated; flow-log flags add the allowed counters and are
+ * checked.
+ */
+static void test_egress_if(void)
+{
+	struct pw_nft_vmap vm = { .addr = 0x0a000002, .cls = 0xabcu };
+	struct pw_nft_spoof sp[2] = { { "veth1", 0x0a000002 },
+				      { "veth2", 0x0a000003 } };
+	struct pw_ruleset rs = { 0 };
+	struct pw_nft_image img;
+	const struct pw_nft_set *set;
+
+	vm.comment = (char *)"";
+	rs.vmap[PW_DIR_EGRESS][PW_FAM_V4] =
+		(struct pw_nft_vmaps){ .v = &vm, .n = 1 };
+	rs.spoof[PW_FAM_V4] = (struct pw_nft_spoofs){ .v = sp, .n = 2 };
+	CHECK(pw_ruleset_set_flow_log(&rs, 4, 1) == -EINVAL,
+	      "flow log: an unknown flag is refused");
+	CHECK(!pw_ruleset_set_flow_log(&rs, PW_FLOW_LOG_ALLOWED, 9),
+	      "flow log: allowed");
+	CHECK(!pw_nft_image_build(&img, &rs), "image with egress_if");
+	set = pw_nft_image_set(&img, "egress_if_v4");
+	CHECK(set && set->n == 2 && set->v[0].verdict == PW_NFT_V_GOTO &&
+		      set->v[0].jump &&
+		      !strcmp(set->v[0].jump, "eg_c0000000000000abc") &&
+		      !memcmp(set->v[0].key, "veth1", 5) &&
+		      set->v[1].verdict == PW_NFT_V_RETURN && !set->v[1].jump,
+	      "egress_if_v4: goto the egress class, or return");
+	CHECK(img.counters == 0x3f && img.flow_log == PW_FLOW_LOG_ALLOWED &&
+		      img.flow_group == 9,
+	      "flow log allowed: six counters, group 9");
+	pw_nft_image_release(&img);
 }
 
 static const struct {
@@ -497,6 +537,17 @@ static const struct pw_nft_class *vmap_class(const struct pw_ruleset *rs,
 
 static const uint8_t proto_nums[PW_PROTO_NR] = { 6, 17, 132 };
 
+/* The self rule of a class chain, before its drop: a local pod to its own
+ * address. */
+static bool self_pair(const struct pw_ruleset *rs, enum pw_fam f, pw_u128 sa,
+		      pw_u128 da)
+{
+	for (size_t i = 0; sa == da && i < rs->self[f].n; i++)
+		if (rs->self[f].v[i] == sa)
+			return true;
+	return false;
+}
+
 /* The forward chain for a new connection, from the vmaps on. */
 static bool ruleset_allows(const struct pw_ruleset *rs, const struct pw_addr *s,
 			   const struct pw_addr *d, const struct pw_port *port)
@@ -508,9 +559,10 @@ static bool ruleset_allows(const struct pw_ruleset *rs, const struct pw_addr *s,
 
 	k = vmap_class(rs, PW_DIR_EGRESS, f, sa);
 	if (k && !class_admits(k, f, da, proto, port->num))
-		return false;
+		return self_pair(rs, f, sa, da);
 	k = vmap_class(rs, PW_DIR_INGRESS, f, da);
-	return !k || class_admits(k, f, sa, proto, port->num);
+	return !k || class_admits(k, f, sa, proto, port->num) ||
+	       self_pair(rs, f, sa, da);
 }
 
 static const struct pw_addr *addr_of(const struct pw_pod *p, int family)
@@ -563,7 +615,7 @@ static unsigned compare_engine(const struct pw_engine *e, const char *node)
 			bool exact = is_local(s, node) && is_local(d, node);
 
 			sa = da ? addr_of(s, da->family) : NULL;
-			if (i == j || !sa)
+			if (!sa)
 				continue;
 			for (size_t p = 0; p < np; p++) {
 				bool want = pw_matrix_allowed(m, p, i, j);
@@ -891,9 +943,34 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+/* The optional flow-log file of a case: "denied|all GROUP". */
+static void golden_flow_log(const char *dir, unsigned *flags, uint16_t *group)
+{
+	char path[600], what[16] = "";
+	unsigned g = 0;
+	FILE *f;
+
+	*flags = 0;
+	*group = 0;
+	snprintf(path, sizeof(path), "%s/flow-log", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	CHECK(fscanf(f, "%15s %u", what, &g) == 2 && g <= 65535,
+	      "%s: \"denied|all GROUP\"", path);
+	fclose(f);
+	*flags = !strcmp(what, "all") ?
+			 PW_FLOW_LOG_DENIED | PW_FLOW_LOG_ALLOWED :
+		 !strcmp(what, "denied") ? PW_FLOW_LOG_DENIED :
+					   0;
+	*group = (uint16_t)g;
+}
+
 /* Compiles one case directory; the text, or NULL. */
 static char *golden_compile(const char *dir, const char *node)
 {
+	unsigned flags;
+	uint16_t group;
 	struct pw_cluster *c = pw_cluster_new();
 	struct pw_diags *d = pw_diags_new();
 	struct pw_engine *e = NULL;
@@ -905,6 +982,9 @@ static char *golden_compile(const char *dir, const char *node)
 		e = pw_engine_new(c);
 	if (e)
 		rs = pw_ruleset_new(e, node);
+	golden_flow_log(dir, &flags, &group);
+	if (rs && pw_ruleset_set_flow_log(rs, flags, group))
+		CHECK(0, "%s: set_flow_log", dir);
 	if (rs && pw_ruleset_render(rs, &text))
 		text = NULL;
 	if (e)
@@ -970,7 +1050,7 @@ static void test_golden(void)
 	}
 	if (d)
 		closedir(d);
-	CHECK(n >= 4, "only %zu golden cases", n);
+	CHECK(n >= 5, "only %zu golden cases", n);
 	qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < n; i++) {
 		golden_one(names[i]);
@@ -986,6 +1066,7 @@ int main(void)
 	test_sanitize();
 	test_hints();
 	test_encode();
+	test_egress_if();
 	test_stats();
 	test_pod_cidr();
 	test_boxes();

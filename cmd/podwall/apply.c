@@ -9,8 +9,9 @@
 #include "podwall.h"
 
 const char apply_usage[] =
-	"usage: podwall apply [--node NAME] [--pod-cidr CIDR]... [-f PATH]...\n"
-	"                     [PATH...]\n"
+	"usage: podwall apply [--node NAME] [--pod-cidr CIDR]...\n"
+	"                     [--flow-log none|denied|all] [--nflog-group N]\n"
+	"                     [-f PATH]... [PATH...]\n"
 	"       podwall apply --flush\n"
 	"\n"
 	"Makes podwall's nftables table (inet podwall) in the current\n"
@@ -26,7 +27,14 @@ const char apply_usage[] =
 	"  --node NAME         enforce as node NAME (see 'podwall help compile')\n"
 	"  --pod-cidr CIDR     a pod range of this node, when no Node gives\n"
 	"                      spec.podCIDRs (repeatable; fail-closed)\n"
+	"  --cut-established   then delete the conntrack entries of the\n"
+	"                      connections the ruleset no longer allows\n"
+	"                      (docs/AGENT.md, \"Cutting connections\")\n"
 	"  --flush             remove podwall's table instead\n"
+	"  --flow-log WHAT     log statements for podwalld's flow log: none\n"
+	"                      (default), denied (every dropped packet) or all\n"
+	"                      (also new connections the classes admit)\n"
+	"  --nflog-group N     the nflog group of those statements (default 0)\n"
 	"  -f, --file PATH     a manifest, a directory or '-' (repeatable)\n"
 	"  -h, --help          this text\n"
 	"\n"
@@ -35,11 +43,13 @@ const char apply_usage[] =
 
 enum {
 	OPT_FLUSH = 1000,
+	OPT_CUT,
 };
 
 struct apply_opts {
 	struct ruleset_opts rs;
 	bool flush;
+	bool cut; /* --cut-established */
 };
 
 static int apply_parse(const struct cmd *cmd, struct inputs *in,
@@ -49,6 +59,7 @@ static int apply_parse(const struct cmd *cmd, struct inputs *in,
 		COMMON_LONGOPTS,
 		RULESET_LONGOPTS,
 		{ "flush", no_argument, NULL, OPT_FLUSH },
+		{ "cut-established", no_argument, NULL, OPT_CUT },
 		{ 0 },
 	};
 	int opt, status;
@@ -59,7 +70,8 @@ static int apply_parse(const struct cmd *cmd, struct inputs *in,
 	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts,
 				  NULL)) != -1) {
 		o->flush |= opt == OPT_FLUSH;
-		status = opt == OPT_FLUSH ?
+		o->cut |= opt == OPT_CUT;
+		status = opt == OPT_FLUSH || opt == OPT_CUT ?
 				 0 :
 				 ruleset_opt(cmd, &o->rs, opt, optarg);
 		if (status < 0)
@@ -70,7 +82,8 @@ static int apply_parse(const struct cmd *cmd, struct inputs *in,
 			return status;
 	}
 	if (o->flush) {
-		if (optind < argc || in->n || o->rs.node || o->rs.ncidrs)
+		if (optind < argc || in->n || o->rs.node || o->rs.ncidrs ||
+		    o->rs.flow_log || o->cut)
 			return cmd_fail(cmd, "--flush takes no other input");
 		return 0;
 	}
@@ -124,6 +137,26 @@ static int load(const struct cmd *cmd, const struct pw_ruleset *rs)
 	return status;
 }
 
+/* The sweep of podwall/conntrack.h with the engine just enforced. */
+static int cut_established(const struct cmd *cmd, const struct pw_engine *e,
+			   const char *node)
+{
+	struct pw_sweep_stats st;
+	int ret = pw_conntrack_sweep(e, node, &st);
+
+	if (ret) {
+		fprintf(stderr, "podwall %s: conntrack: %s\n", cmd->name,
+			strerror(-ret));
+		return EXIT_TROUBLE;
+	}
+	printf("cut: %llu connections no longer allowed (%llu entries, "
+	       "%llu judged, %llu already gone, %llu errors)\n",
+	       (unsigned long long)st.cut, (unsigned long long)st.seen,
+	       (unsigned long long)st.judged, (unsigned long long)st.gone,
+	       (unsigned long long)st.errors);
+	return st.errors ? EXIT_TROUBLE : 0;
+}
+
 int cmd_apply(const struct cmd *cmd, int argc, char **argv)
 {
 	struct inputs in = { .fmts = OUT_MASK(OUT_TEXT) };
@@ -153,6 +186,8 @@ int cmd_apply(const struct cmd *cmd, int argc, char **argv)
 			"anti-spoofing is off\n",
 			strerror(-nb));
 	status = load(cmd, rs);
+	if (!status && o.cut)
+		status = cut_established(cmd, e, o.rs.node);
 out_free:
 	pw_ruleset_free(rs);
 	pw_engine_free(e);

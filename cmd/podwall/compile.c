@@ -8,8 +8,9 @@
 #include "podwall.h"
 
 const char compile_usage[] =
-	"usage: podwall compile [--node NAME] [--pod-cidr CIDR]... [-f PATH]...\n"
-	"                       [PATH...]\n"
+	"usage: podwall compile [--node NAME] [--pod-cidr CIDR]...\n"
+	"                       [--flow-log none|denied|all] [--nflog-group N]\n"
+	"                       [-f PATH]... [PATH...]\n"
 	"\n"
 	"Prints the nftables ruleset (table inet podwall) that 'podwall apply'\n"
 	"would load, for review. Invalid manifests are reported as 'check'\n"
@@ -23,6 +24,10 @@ const char compile_usage[] =
 	"  --pod-cidr CIDR     a pod range of this node, when no Node in the\n"
 	"                      manifests gives spec.podCIDRs (repeatable):\n"
 	"                      its addresses that no pod has are dropped\n"
+	"  --flow-log WHAT     log statements for podwalld's flow log: none\n"
+	"                      (default), denied (every dropped packet) or all\n"
+	"                      (also new connections the classes admit)\n"
+	"  --nflog-group N     the nflog group of those statements (default 0)\n"
 	"  -f, --file PATH     a manifest, a directory or '-' (repeatable)\n"
 	"  -h, --help          this text\n"
 	"\n"

@@ -656,30 +656,14 @@ static int parse_fail_on(const struct cmd *cmd, struct diff_args *a,
 			s);
 }
 
-static int diff_opt(const struct cmd *cmd, struct diff_args *a, int opt,
-		    char **argv)
+/* A cmd_opt_fn for --fail-on; -o and -h are the common ones. */
+static int diff_opt(const struct cmd *cmd, void *ctx, int opt, const char *arg)
 {
-	switch (opt) {
-	case 'o':
-		if (out_fmt_parse(optarg,
-				  OUT_MASK(OUT_TEXT) | OUT_MASK(OUT_JSON) |
-					  OUT_MASK(OUT_MD),
-				  &a->fmt))
-			return cmd_fail(cmd, "no output format '%s' here",
-					optarg);
-		return 0;
-	case OPT_FAIL_ON:
-		return parse_fail_on(cmd, a, optarg);
-	case 'h':
-		cmd_usage(cmd, stdout);
-		return CMD_DONE;
-	case ':':
-		return cmd_fail(cmd, "option '%s' needs a value",
-				argv[optind - 1]);
-	}
-	return cmd_fail(cmd, "unknown option '%s'", argv[optind - 1]);
+	return opt == OPT_FAIL_ON ? parse_fail_on(cmd, ctx, arg) : -1;
 }
 
+/* Not cmd_parse(): the two versions are not inputs to load together, and
+ * there is no -f. */
 static int diff_parse(const struct cmd *cmd, struct diff_args *a, int argc,
 		      char **argv)
 {
@@ -689,15 +673,17 @@ static int diff_parse(const struct cmd *cmd, struct diff_args *a, int argc,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	int opt, status;
+	struct inputs in = {
+		.fmt = a->fmt,
+		.fmts = OUT_MASK(OUT_TEXT) | OUT_MASK(OUT_JSON) |
+			OUT_MASK(OUT_MD),
+	};
+	int status = cmd_parse_opts(cmd, &in, argc, argv, ":o:h", longopts,
+				    diff_opt, a);
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
-		status = diff_opt(cmd, a, opt, argv);
-		if (status)
-			return status;
-	}
+	a->fmt = in.fmt;
+	if (status)
+		return status;
 	if (argc - optind != 2)
 		return cmd_fail(cmd, "give two versions, OLD and NEW");
 	a->path[0] = argv[optind];

@@ -342,12 +342,7 @@ static int explain_opt(const struct cmd *cmd, void *ctx, int opt,
 		return 0;
 	case OPT_PORT:
 		a->port_text = arg;
-		if (pw_port_parse(arg, &a->port))
-			return cmd_fail(cmd,
-					"'%s' is not a port such as 80, "
-					"80/TCP or 53/UDP",
-					arg);
-		return 0;
+		return port_arg(cmd, arg, &a->port);
 	case OPT_EXIT_CODE:
 		a->exit_code = true;
 		return 0;

@@ -85,6 +85,16 @@ int common_opt(const struct cmd *cmd, struct inputs *in, int opt, char **argv)
 	return -1;
 }
 
+int port_arg(const struct cmd *cmd, const char *arg, struct pw_port *out)
+{
+	if (pw_port_parse(arg, out))
+		return cmd_fail(cmd,
+				"'%s' is not a port such as 80, 80/TCP or "
+				"53/UDP",
+				arg);
+	return 0;
+}
+
 int inputs_finish(const struct cmd *cmd, struct inputs *in, int argc,
 		  char **argv)
 {
@@ -261,15 +271,16 @@ int loaded_engine(const struct cmd *cmd, struct loaded *l,
 	return 0;
 }
 
-int cmd_parse(const struct cmd *cmd, struct inputs *in, int argc, char **argv,
-	      const struct option *longopts, cmd_opt_fn *own, void *ctx)
+int cmd_parse_opts(const struct cmd *cmd, struct inputs *in, int argc,
+		   char **argv, const char *shortopts,
+		   const struct option *longopts, cmd_opt_fn *own, void *ctx)
 {
 	int opt, status;
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts,
-				  NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) !=
+	       -1) {
 		status = own ? own(cmd, ctx, opt, optarg) : -1;
 		if (status < 0)
 			status = common_opt(cmd, in, opt, argv);
@@ -278,5 +289,14 @@ int cmd_parse(const struct cmd *cmd, struct inputs *in, int argc, char **argv,
 		if (status)
 			return status;
 	}
-	return inputs_finish(cmd, in, argc, argv);
+	return 0;
+}
+
+int cmd_parse(const struct cmd *cmd, struct inputs *in, int argc, char **argv,
+	      const struct option *longopts, cmd_opt_fn *own, void *ctx)
+{
+	int status = cmd_parse_opts(cmd, in, argc, argv, COMMON_SHORTOPTS,
+				    longopts, own, ctx);
+
+	return status ? status : inputs_finish(cmd, in, argc, argv);
 }

@@ -19,16 +19,19 @@
 #include "podwall.h"
 
 const char lab_usage[] =
-	"usage: podwall lab up [--name LAB] [--port P]... [-f PATH]... [PATH...]\n"
-	"       podwall lab apply [--name LAB] [-f PATH]... [PATH...]\n"
+	"usage: podwall lab up [--name LAB] [--port P]... [--verbose]\n"
+	"                      [-f PATH]... [PATH...]\n"
+	"       podwall lab apply [--name LAB] [--verbose] [-f PATH]... [PATH...]\n"
 	"       podwall lab probe [--name LAB] [--port P]... [-o text|json]\n"
 	"       podwall lab down [--name LAB]\n"
-	"       podwall lab run [--port P]... [-o text|json] [-f PATH]... [PATH...]\n"
+	"       podwall lab run [--port P]... [--verbose] [-o text|json]\n"
+	"                       [-f PATH]... [PATH...]\n"
 	"\n"
 	"Builds the cluster of the manifests in network namespaces on this\n"
 	"machine (root): a namespace per node and per pod, routed, every pod\n"
 	"serving its container ports and the --port values on TCP and UDP,\n"
-	"each node enforcing its ruleset as 'podwall apply --node' would.\n"
+	"each node enforcing its ruleset as 'podwall apply --node' would\n"
+	"(incrementally, with anti-spoofing and the node's pod ranges).\n"
 	"Probes open a real connection for every ordered pair of pods and\n"
 	"every port; one that fails is tried again with a longer timeout.\n"
 	"\n"
@@ -45,6 +48,9 @@ const char lab_usage[] =
 	"                      one for up and run, the only one otherwise)\n"
 	"  --port P            80, 80/TCP, 53/UDP (repeatable); by default the\n"
 	"                      ports of 'podwall matrix'\n"
+	"  --verbose           per node, on stderr: local pods, addresses\n"
+	"                      bound to their interface, pod ranges, and\n"
+	"                      what changed in its table\n"
 	"  -o, --output FMT    text (default) or json (spec/cli.md)\n"
 	"  -f, --file PATH     a manifest, a directory or '-' (repeatable)\n"
 	"  -h, --help          this text\n"
@@ -55,6 +61,7 @@ const char lab_usage[] =
 enum {
 	OPT_NAME = 1000,
 	OPT_PORT,
+	OPT_VERBOSE,
 };
 
 struct lab_opts {
@@ -62,6 +69,7 @@ struct lab_opts {
 	const char *name;
 	struct pw_port *ports;
 	size_t nports;
+	bool verbose;
 };
 
 /* One lab being worked on in this process. */
@@ -72,6 +80,7 @@ struct lab {
 	struct lab_plan plan;
 	pid_t *pids; /* servers that are our children, plan.npods */
 	bool exists; /* the state directory is ours: down on failure */
+	bool verbose; /* say what enforcing each node changed */
 };
 
 static int lab_fail(const struct lab *lab, const char *what, int err)
@@ -85,15 +94,12 @@ static int lab_fail(const struct lab *lab, const char *what, int err)
 
 /* ---- options -------------------------------------------------------- */
 
-static int add_port(const struct cmd *cmd, struct lab_opts *o)
+static int add_port(const struct cmd *cmd, struct lab_opts *o, const char *arg)
 {
 	struct pw_port port, *v;
 
-	if (pw_port_parse(optarg, &port))
-		return cmd_fail(cmd,
-				"'%s' is not a port such as 80, 80/TCP "
-				"or 53/UDP",
-				optarg);
+	if (port_arg(cmd, arg, &port))
+		return EXIT_TROUBLE;
 	for (size_t i = 0; i < o->nports; i++)
 		if (!pw_port_cmp(&o->ports[i], &port))
 			return 0;
@@ -112,6 +118,25 @@ static bool valid_id(const char *s)
 	return n && n < LAB_ID_MAX && !s[n];
 }
 
+/* A cmd_opt_fn for the lab's own options. */
+static int lab_opt(const struct cmd *cmd, void *ctx, int opt, const char *arg)
+{
+	struct lab_opts *o = ctx;
+
+	switch (opt) {
+	case OPT_NAME:
+		o->name = arg;
+		return 0;
+	case OPT_PORT:
+		return add_port(cmd, o, arg);
+	case OPT_VERBOSE:
+		o->verbose = true;
+		return 0;
+	}
+	return -1;
+}
+
+/* Not cmd_parse(): probe and down read no manifests. */
 static int lab_parse(const struct cmd *cmd, struct lab_opts *o, int argc,
 		     char **argv, bool inputs)
 {
@@ -119,30 +144,14 @@ static int lab_parse(const struct cmd *cmd, struct lab_opts *o, int argc,
 		COMMON_LONGOPTS,
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "port", required_argument, NULL, OPT_PORT },
+		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ 0 },
 	};
-	int opt, status;
+	int status = cmd_parse_opts(cmd, &o->in, argc, argv, COMMON_SHORTOPTS,
+				    longopts, lab_opt, o);
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts,
-				  NULL)) != -1) {
-		switch (opt) {
-		case OPT_NAME:
-			o->name = optarg;
-			status = 0;
-			break;
-		case OPT_PORT:
-			status = add_port(cmd, o);
-			break;
-		default:
-			status = common_opt(cmd, &o->in, opt, argv);
-		}
-		if (status < 0)
-			status = cmd_fail(cmd, "unexpected option");
-		if (status)
-			return status;
-	}
+	if (status)
+		return status;
 	if (o->name && !valid_id(o->name))
 		return cmd_fail(cmd, "--name: 1 to 8 of a-z and 0-9");
 	if (inputs)
@@ -288,35 +297,105 @@ static int fill_expected(struct lab *lab, struct lab_result *r)
 /* ---- building ------------------------------------------------------- */
 
 /*
- * Node j's ruleset, exactly as `podwall apply --node` loads it, applied in
- * a child process inside the node's netns: whatever happens there (even a
- * crash), this process stays where it is and can take the lab down. The
- * child reports the errno as its exit status and nftables' message on the
- * pipe.
+ * What the child that enforced a node says, in one write: smaller than
+ * PIPE_BUF, so it arrives whole or not at all (a crash).
  */
-static void enforce_child(const struct lab *lab, size_t j, int out)
+struct enforce_report {
+	int err; /* 0 or -errno of the ruleset code */
+	int bound; /* pw_ruleset_bind_interfaces(): addresses, or -errno */
+	size_t local, ranges;
+	struct pw_apply_stats st;
+	char msg[512]; /* nftables' message on error */
+};
+
+/*
+ * Node j's ruleset as `podwall apply --node NAME [--pod-cidr RANGE]`
+ * makes it, with the same calls in the same order: the ruleset of the
+ * node, its pod range when the lab chose it (a Node's spec.podCIDRs are
+ * the ruleset's already), pod interfaces bound from the node's routes
+ * (anti-spoofing), and the kernel's table moved to it incrementally.
+ */
+static int enforce_here(const struct lab *lab, size_t j,
+			struct enforce_report *rep)
 {
+	const struct lab_node *n = &lab->plan.nodes[j];
 	struct pw_ruleset *rs;
 	char *msg = NULL;
 	int ret;
 
+	rs = pw_ruleset_new(lab->e, n->name);
+	if (!rs)
+		return -errno;
+	ret = n->range[0] ? pw_ruleset_add_pod_cidr(rs, n->range) : 0;
+	if (!ret) {
+		rep->bound = pw_ruleset_bind_interfaces(rs);
+		ret = pw_ruleset_sync(rs, &rep->st, &msg);
+	}
+	rep->local = pw_ruleset_local_count(rs);
+	rep->ranges = pw_ruleset_range_count(rs);
+	if (msg)
+		snprintf(rep->msg, sizeof(rep->msg), "%s", msg);
+	free(msg);
+	pw_ruleset_free(rs);
+	return ret;
+}
+
+/*
+ * The child: enters the node's netns and enforces there, so that whatever
+ * happens (even a crash) this process stays where it is and can take the
+ * lab down.
+ */
+static void enforce_child(const struct lab *lab, size_t j, int out)
+{
+	struct enforce_report rep = { 0 };
+
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
-	ret = lab_netns_enter(lab->plan.nodes[j].netns);
-	rs = ret ? NULL : pw_ruleset_new(lab->e, lab->plan.nodes[j].name);
-	if (!ret && !rs)
-		ret = -errno;
-	if (!ret)
-		ret = pw_ruleset_apply(rs, &msg);
-	if (ret && msg && write(out, msg, strlen(msg)) < 0)
-		ret = -EIO;
-	_exit(-ret & 0xff);
+	rep.err = lab_netns_enter(lab->plan.nodes[j].netns);
+	if (!rep.err)
+		rep.err = enforce_here(lab, j, &rep);
+	_exit(write(out, &rep, sizeof(rep)) == sizeof(rep) ? 0 : 1);
+}
+
+/* Says what enforcing node j did: errors, a warning when anti-spoofing is
+ * off, and with --verbose what changed in the kernel. */
+static int enforce_said(const struct lab *lab, size_t j,
+			const struct enforce_report *rep)
+{
+	const struct lab_node *n = &lab->plan.nodes[j];
+	char what[256];
+
+	if (rep->err) {
+		fprintf(stderr, "podwall lab: node %s: nftables: %s: %s\n",
+			n->netns,
+			rep->msg[0]	    ? rep->msg :
+			rep->err == -ECHILD ? "the ruleset code crashed" :
+					      strerror(-rep->err),
+			pw_datapath_hint(rep->err));
+		return rep->err;
+	}
+	if (rep->bound < 0)
+		fprintf(stderr,
+			"warning: node %s: cannot read the routes to the pods "
+			"(%s): anti-spoofing is off\n",
+			n->netns, strerror(-rep->bound));
+	if (!lab->verbose)
+		return 0;
+	pw_apply_stats_format(&rep->st, what, sizeof(what));
+	fprintf(stderr,
+		"lab %s: node %s (%s): %zu local pods, %d addresses bound, "
+		"%zu pod ranges%s%s%s; changed: %s\n",
+		lab->id, n->name, n->netns, rep->local,
+		rep->bound < 0 ? 0 : rep->bound, rep->ranges,
+		n->range[0] ? " (the lab's: " : "", n->range,
+		n->range[0] ? ")" : "", what);
+	return 0;
 }
 
 static int enforce_node(const struct lab *lab, size_t j)
 {
-	char msg[512] = "";
-	int pfd[2], status, ret;
+	struct enforce_report rep = { 0 };
+	int pfd[2], status;
 	ssize_t n;
 	pid_t pid;
 
@@ -330,24 +409,14 @@ static int enforce_node(const struct lab *lab, size_t j)
 		close(pfd[0]);
 		return -errno;
 	}
-	while ((n = read(pfd[0], msg, sizeof(msg) - 1)) < 0 && errno == EINTR)
+	while ((n = read(pfd[0], &rep, sizeof(rep))) < 0 && errno == EINTR)
 		;
-	msg[n > 0 ? n : 0] = '\0';
 	close(pfd[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (WIFEXITED(status))
-		ret = -WEXITSTATUS(status);
-	else
-		ret = -ECHILD;
-	if (ret)
-		fprintf(stderr, "podwall lab: node %s: nftables: %s: %s\n",
-			lab->plan.nodes[j].netns,
-			msg[0]	       ? msg :
-			ret == -ECHILD ? "the ruleset code crashed" :
-					 strerror(-ret),
-			pw_datapath_hint(ret));
-	return ret;
+	if (n != sizeof(rep) || !WIFEXITED(status) || WEXITSTATUS(status))
+		rep = (struct enforce_report){ .err = -ECHILD };
+	return enforce_said(lab, j, &rep);
 }
 
 static int lab_enforce(struct lab *lab)
@@ -893,6 +962,7 @@ int cmd_lab(const struct cmd *cmd, int argc, char **argv)
 					  "manifests again later: give "
 					  "files, not '-'",
 					  sub->name);
+	lab.verbose = o.verbose;
 	if (!status)
 		status = sub->fn(&lab, &o);
 	lab_close(&lab);

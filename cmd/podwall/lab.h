@@ -75,6 +75,12 @@ struct lab_node {
 	struct lab_addr addr6; /* a global one when the Node gives it */
 	bool has6;
 	struct lab_addr ll6; /* fe80::a:<k> on fab0, next hop for IPv6 */
+	/* Where its pods without an address get one: the Node's first IPv4
+	 * podCIDR, else a /24 the lab chose, which is then also given to
+	 * the node's ruleset as its pod range (fail-closed), as
+	 * `podwall apply --pod-cidr` would be. */
+	uint32_t pool, pool_last; /* first address, last host offset */
+	char range[24]; /* "10.244.4.0/24" when the lab chose it, else "" */
 	char netns[LAB_NS_MAX]; /* "<id>-n<k>" */
 	char fabif[16]; /* its port on the bridge: "n<k>" */
 };

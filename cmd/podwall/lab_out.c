@@ -59,30 +59,50 @@ static void json_matrix(struct json *w, const char *key,
 	json_obj_close(w);
 }
 
-static void json_mismatches(struct json *w, const struct lab_plan *plan,
-			    const struct lab_result *r)
+/* Calls fn for every cell where the traffic and the engine differ, in
+ * the order of the output: port, then source, then destination. */
+typedef void mismatch_fn(const char *port, const char *from, const char *to,
+			 bool expected, bool observed, void *arg);
+
+static void each_mismatch(const struct lab_plan *plan,
+			  const struct lab_result *r, mismatch_fn *fn,
+			  void *arg)
 {
 	char pn[32];
 	size_t c;
 
-	json_arr_open(w, "mismatches");
 	for (size_t p = 0; p < r->nports; p++) {
 		port_name(r, p, pn, sizeof(pn));
-		for (size_t i = 0; i < r->npods; i++)
-			for (size_t j = 0; j < r->npods; j++) {
-				c = lab_cell(r, p, i, j);
-				if (r->observed[c] == r->expected[c])
-					continue;
-				json_inline(w);
-				json_obj_open(w, NULL);
-				json_str(w, "port", pn);
-				json_str(w, "from", plan->pods[i].name);
-				json_str(w, "to", plan->pods[j].name);
-				json_bool(w, "expected", r->expected[c]);
-				json_bool(w, "observed", r->observed[c]);
-				json_obj_close(w);
-			}
+		for (size_t i = 0; i < r->npods * r->npods; i++) {
+			c = lab_cell(r, p, i / r->npods, i % r->npods);
+			if (r->observed[c] != r->expected[c])
+				fn(pn, plan->pods[i / r->npods].name,
+				   plan->pods[i % r->npods].name,
+				   r->expected[c], r->observed[c], arg);
+		}
 	}
+}
+
+static void mismatch_json(const char *port, const char *from, const char *to,
+			  bool expected, bool observed, void *arg)
+{
+	struct json *w = arg;
+
+	json_inline(w);
+	json_obj_open(w, NULL);
+	json_str(w, "port", port);
+	json_str(w, "from", from);
+	json_str(w, "to", to);
+	json_bool(w, "expected", expected);
+	json_bool(w, "observed", observed);
+	json_obj_close(w);
+}
+
+static void json_mismatches(struct json *w, const struct lab_plan *plan,
+			    const struct lab_result *r)
+{
+	json_arr_open(w, "mismatches");
+	each_mismatch(plan, r, mismatch_json, w);
 	json_arr_close(w);
 }
 
@@ -191,28 +211,19 @@ static void text_table(const struct lab_plan *plan, const struct lab_result *r,
 	putchar('\n');
 }
 
+static void mismatch_text(const char *port, const char *from, const char *to,
+			  bool expected, bool observed, void *arg)
+{
+	(void)arg;
+	printf("mismatch %s %s -> %s: engine %s, traffic %s\n", port, from, to,
+	       expected ? "allows" : "denies",
+	       observed ? "connected" : "dropped");
+}
+
 static void text_mismatches(const struct lab_plan *plan,
 			    const struct lab_result *r)
 {
-	char pn[32];
-	size_t c;
-
-	for (size_t p = 0; p < r->nports; p++) {
-		port_name(r, p, pn, sizeof(pn));
-		for (size_t i = 0; i < r->npods; i++)
-			for (size_t j = 0; j < r->npods; j++) {
-				c = lab_cell(r, p, i, j);
-				if (r->observed[c] == r->expected[c])
-					continue;
-				printf("mismatch %s %s -> %s: engine %s, "
-				       "traffic %s\n",
-				       pn, plan->pods[i].name,
-				       plan->pods[j].name,
-				       r->expected[c] ? "allows" : "denies",
-				       r->observed[c] ? "connected" :
-							"dropped");
-			}
-	}
+	each_mismatch(plan, r, mismatch_text, NULL);
 }
 
 void lab_out_text(const struct lab_plan *plan, const struct lab_result *r)

@@ -458,32 +458,36 @@ static bool range_taken(const struct pw_cluster *c, uint32_t base)
 
 /* The range a node's pods get addresses from: its first IPv4 podCIDR, or
  * the k-th /24 of 10.244.0.0/14 that no Node's pod range overlaps (a
- * node's ruleset drops its pod range's unknown addresses: fail-closed). */
-static void pod_range(const struct pw_cluster *c, const struct lab_node *n,
-		      uint32_t *base, uint32_t *last)
+ * node's ruleset drops its pod range's unknown addresses: fail-closed, so
+ * the lab must not put a pod into another node's range). A range the lab
+ * chose is written into n->range for the node's ruleset. */
+static void node_pool(const struct pw_cluster *c, struct lab_node *n)
 {
 	size_t nc;
 	struct pw_cidr *v = node_cidrs(c, n->name, &nc);
 	uint32_t size;
 
+	n->range[0] = '\0';
 	for (size_t i = 0; i < nc; i++) {
 		const struct pw_cidr *r = &v[i];
 
 		if (r->addr.family != 4 || r->len > 30)
 			continue;
-		*base = host_of(&r->addr);
+		n->pool = host_of(&r->addr);
 		size = r->len ? 1u << (32 - r->len) : 0xffffffffu;
-		*last = size - 2;
+		n->pool_last = size - 2;
 		free(v);
 		return;
 	}
 	free(v);
 	for (uint32_t t = 0, seen = 0; t < 1024; t++) {
-		*base = 0x0af40000 + (t << 8);
-		if (!range_taken(c, *base) && seen++ == n->k % 1024)
+		n->pool = 0x0af40000 + (t << 8);
+		if (!range_taken(c, n->pool) && seen++ == n->k % 1024)
 			break;
 	}
-	*last = 254;
+	n->pool_last = 254;
+	snprintf(n->range, sizeof(n->range), "%u.%u.%u.0/24", n->pool >> 24,
+		 (n->pool >> 16) & 0xff, (n->pool >> 8) & 0xff);
 }
 
 /* Pod i (plan pod lp): an address of its node's range when it has none
@@ -493,13 +497,12 @@ static int pod_allocate(struct lab_plan *plan, struct pw_cluster *c, size_t i,
 {
 	const char *node =
 		pw_cluster_pod_node(c, i) ? NULL : plan->nodes[lp->node].name;
+	const struct lab_node *n = &plan->nodes[lp->node];
 	struct pw_addr addr = { .family = 4 };
-	uint32_t base, last;
 	int ret;
 
 	if (!lp->nips) {
-		pod_range(c, &plan->nodes[lp->node], &base, &last);
-		ret = alloc4(u, base, 2, last, &lp->ips[0]);
+		ret = alloc4(u, n->pool, 2, n->pool_last, &lp->ips[0]);
 		if (ret) {
 			fprintf(stderr,
 				"podwall lab: pod %s: no free address left "
@@ -515,9 +518,10 @@ static int pod_allocate(struct lab_plan *plan, struct pw_cluster *c, size_t i,
 }
 
 /*
- * Gives an address to every pod without one, and the default node's name
- * to every pod without a node, and writes both into the cluster's pod so
- * that the engine and the rulesets see them too.
+ * Chooses every node's pool, gives an address of it to every pod without
+ * one, and the default node's name to every pod without a node, and
+ * writes both into the cluster's pod so that the engine and the rulesets
+ * see them too.
  */
 static int allocate(struct lab_plan *plan, struct pw_cluster *c, struct used *u)
 {
@@ -525,6 +529,8 @@ static int allocate(struct lab_plan *plan, struct pw_cluster *c, struct used *u)
 	bool quiet;
 	int ret;
 
+	for (size_t k = 0; k < plan->nnodes; k++)
+		node_pool(c, &plan->nodes[k]);
 	for (size_t i = 0; i < npods; i++) {
 		if (not_built(c, i, &quiet))
 			continue;

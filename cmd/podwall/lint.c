@@ -121,8 +121,6 @@ static void lint_text(const struct pw_lint *l)
 
 static void finding_json(struct json *w, const struct pw_finding *f)
 {
-	const char *from, *to, *port;
-
 	json_obj_open(w, NULL);
 	json_str(w, "rule", pw_finding_rule_id(f));
 	json_str(w, "severity", pw_lint_severity_name(pw_finding_severity(f)));
@@ -136,16 +134,8 @@ static void finding_json(struct json *w, const struct pw_finding *f)
 	else
 		json_null(w, "column");
 	json_str(w, "message", pw_finding_message(f));
-	if (pw_finding_witness(f, &from, &to, &port)) {
-		json_inline(w);
-		json_obj_open(w, "witness");
-		json_str(w, "from", from);
-		json_str(w, "to", to);
-		json_str(w, "port", port);
-		json_obj_close(w);
-	} else {
+	if (!finding_witness_json(w, f))
 		json_null(w, "witness");
-	}
 	json_str(w, "path", pw_finding_path(f));
 	json_str(w, "object", pw_finding_object(f));
 	json_bool(w, "suppressed", pw_finding_suppressed(f));
@@ -183,36 +173,33 @@ static int add_exclude(const struct cmd *cmd, struct lint_opts *o,
 	return 0;
 }
 
-/* One option: 0 to go on, or an exit status (CMD_DONE for --help). */
-static int lint_opt(const struct cmd *cmd, struct lint_opts *o, int opt,
-		    char **argv)
+/* A cmd_opt_fn for lint's own options; -o sarif is lint's own format,
+ * the others are the common ones. */
+static int lint_opt(const struct cmd *cmd, void *ctx, int opt, const char *arg)
 {
-	int ret;
+	struct lint_opts *o = ctx;
 
 	switch (opt) {
 	case 'o':
-		o->sarif = !strcmp(optarg, "sarif");
-		if (o->sarif)
-			return 0;
-		break;
+		o->sarif = !strcmp(arg, "sarif");
+		return o->sarif ? 0 : -1;
 	case OPT_FAIL_ON:
-		if (pw_lint_severity_parse(optarg, &o->fail_on))
+		if (pw_lint_severity_parse(arg, &o->fail_on))
 			return cmd_fail(cmd,
 					"--fail-on takes error, warning "
 					"or info, not '%s'",
-					optarg);
+					arg);
 		return 0;
 	case OPT_EXCLUDE:
-		return add_exclude(cmd, o, optarg);
+		return add_exclude(cmd, o, arg);
 	case OPT_DNS_SEL:
-		o->dns_sel = optarg;
+		o->dns_sel = arg;
 		return 0;
 	case OPT_DNS_NS:
-		o->dns_ns = optarg;
+		o->dns_ns = arg;
 		return 0;
 	}
-	ret = common_opt(cmd, &o->in, opt, argv);
-	return ret < 0 ? cmd_fail(cmd, "unknown option") : ret;
+	return -1;
 }
 
 static int parse_opts(const struct cmd *cmd, struct lint_opts *o, int argc,
@@ -226,17 +213,8 @@ static int parse_opts(const struct cmd *cmd, struct lint_opts *o, int argc,
 		{ "dns-namespace", required_argument, NULL, OPT_DNS_NS },
 		{ 0 },
 	};
-	int opt, status;
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts,
-				  NULL)) != -1) {
-		status = lint_opt(cmd, o, opt, argv);
-		if (status)
-			return status;
-	}
-	return inputs_finish(cmd, &o->in, argc, argv);
+	return cmd_parse(cmd, &o->in, argc, argv, longopts, lint_opt, o);
 }
 
 /* ---- the command ---------------------------------------------------------- */

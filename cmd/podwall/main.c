@@ -43,6 +43,8 @@ static const struct cmd cmds[] = {
 	  assert_usage },
 	{ "report", cmd_report, "write a report: picture, matrix, findings",
 	  report_usage },
+	{ "observe", cmd_observe, "follow podwalld's flow log, filtered",
+	  observe_usage },
 	{ "help", cmd_help, "show the commands, or the options of one",
 	  help_usage },
 	{ "version", cmd_version, "print the version", version_usage },

@@ -383,11 +383,8 @@ static int matrix_opt(const struct cmd *cmd, void *ctx, int opt,
 
 	switch (opt) {
 	case OPT_PORT:
-		if (pw_port_parse(arg, &port))
-			return cmd_fail(cmd,
-					"'%s' is not a port such as 80, "
-					"80/TCP or 53/UDP",
-					arg);
+		if (port_arg(cmd, arg, &port))
+			return EXIT_TROUBLE;
 		if (view_add_port(v, &port))
 			return cmd_fail(cmd, "%s", strerror(ENOMEM));
 		return 0;

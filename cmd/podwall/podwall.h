@@ -83,6 +83,14 @@ typedef int cmd_opt_fn(const struct cmd *cmd, void *ctx, int opt,
  */
 int cmd_parse(const struct cmd *cmd, struct inputs *in, int argc, char **argv,
 	      const struct option *longopts, cmd_opt_fn *own, void *ctx);
+/* cmd_parse's option loop alone, over shortopts (COMMON_SHORTOPTS, or a
+ * subset for a command that reads no -f): for commands whose positional
+ * arguments are not, or not always, inputs. 0 or an exit status. */
+int cmd_parse_opts(const struct cmd *cmd, struct inputs *in, int argc,
+		   char **argv, const char *shortopts,
+		   const struct option *longopts, cmd_opt_fn *own, void *ctx);
+/* A --port value: 0, or an exit status after saying what a port is. */
+int port_arg(const struct cmd *cmd, const char *arg, struct pw_port *out);
 /* Adds the positional arguments after getopt; fails when there are no
  * inputs at all. 0 or an exit status. */
 int inputs_finish(const struct cmd *cmd, struct inputs *in, int argc,
@@ -116,21 +124,28 @@ void diags_print(const struct pw_diags *d, FILE *f);
 int loaded_engine(const struct cmd *cmd, struct loaded *l,
 		  const struct inputs *in, struct pw_engine **e);
 
-/* --node and --pod-cidr, which compile and apply share (ruleset.c). */
+/* --node, --pod-cidr, --flow-log and --nflog-group, which compile and
+ * apply share (ruleset.c). */
 #define RS_MAX_POD_CIDRS 16
 enum {
 	OPT_RS_NODE = 900,
 	OPT_RS_POD_CIDR,
+	OPT_RS_FLOW_LOG,
+	OPT_RS_NFLOG_GROUP,
 };
-#define RULESET_LONGOPTS                                             \
-	{ "node", required_argument, NULL, OPT_RS_NODE },            \
-	{                                                            \
-		"pod-cidr", required_argument, NULL, OPT_RS_POD_CIDR \
+#define RULESET_LONGOPTS                                                \
+	{ "node", required_argument, NULL, OPT_RS_NODE },               \
+		{ "pod-cidr", required_argument, NULL, OPT_RS_POD_CIDR }, \
+		{ "flow-log", required_argument, NULL, OPT_RS_FLOW_LOG }, \
+	{                                                               \
+		"nflog-group", required_argument, NULL, OPT_RS_NFLOG_GROUP \
 	}
 struct ruleset_opts {
 	const char *node;
 	const char *cidrs[RS_MAX_POD_CIDRS];
 	size_t ncidrs;
+	unsigned int flow_log; /* PW_FLOW_LOG_* */
+	unsigned int nflog_group;
 };
 struct pw_ruleset;
 /* A cmd_opt_fn for struct ruleset_opts. */
@@ -158,6 +173,7 @@ PW_CMD(diff);
 PW_CMD(lint);
 PW_CMD(assert);
 PW_CMD(report);
+PW_CMD(observe);
 #undef PW_CMD
 
 #endif

@@ -121,6 +121,28 @@ static int opt_port(const struct cmd *cmd, struct opts *o, const char *s)
 	return 0;
 }
 
+/* A cmd_opt_fn for report's options: -o names the file, not a format. */
+static int report_opt(const struct cmd *cmd, void *ctx, int opt,
+		      const char *arg)
+{
+	struct opts *o = ctx;
+
+	switch (opt) {
+	case 'o':
+		o->out = arg;
+		return 0;
+	case OPT_FORMAT:
+		o->format = arg;
+		return 0;
+	case OPT_EXPECT:
+		o->expect = arg;
+		return 0;
+	case OPT_PORT:
+		return opt_port(cmd, o, arg);
+	}
+	return -1;
+}
+
 static int parse_opts(const struct cmd *cmd, struct opts *o, int argc,
 		      char **argv)
 {
@@ -131,25 +153,11 @@ static int parse_opts(const struct cmd *cmd, struct opts *o, int argc,
 		{ "port", required_argument, NULL, OPT_PORT },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt, st;
+	int st = cmd_parse_opts(cmd, &o->in, argc, argv, COMMON_SHORTOPTS,
+				longopts, report_opt, o);
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts,
-				  NULL)) != -1) {
-		st = 0;
-		if (opt == 'o')
-			o->out = optarg;
-		else if (opt == OPT_FORMAT)
-			o->format = optarg;
-		else if (opt == OPT_EXPECT)
-			o->expect = optarg;
-		else if (opt == OPT_PORT)
-			st = opt_port(cmd, o, optarg);
-		else
-			st = common_opt(cmd, &o->in, opt, argv);
-		if (st)
-			return st;
-	}
+	if (st)
+		return st;
 	if (!o->out)
 		return cmd_fail(cmd, "give the report's file with -o FILE");
 	return inputs_finish(cmd, &o->in, argc, argv);

@@ -131,20 +131,26 @@ static void suppression_json(struct json *w, const struct pw_finding *f)
 	json_arr_close(w);
 }
 
-static void properties_json(struct json *w, const struct pw_finding *f)
+bool finding_witness_json(struct json *w, const struct pw_finding *f)
 {
 	const char *from, *to, *port;
 
+	if (!pw_finding_witness(f, &from, &to, &port))
+		return false;
+	json_inline(w);
+	json_obj_open(w, "witness");
+	json_str(w, "from", from);
+	json_str(w, "to", to);
+	json_str(w, "port", port);
+	json_obj_close(w);
+	return true;
+}
+
+static void properties_json(struct json *w, const struct pw_finding *f)
+{
 	json_obj_open(w, "properties");
 	json_str(w, "path", pw_finding_path(f));
-	if (pw_finding_witness(f, &from, &to, &port)) {
-		json_inline(w);
-		json_obj_open(w, "witness");
-		json_str(w, "from", from);
-		json_str(w, "to", to);
-		json_str(w, "port", port);
-		json_obj_close(w);
-	}
+	finding_witness_json(w, f);
 	json_obj_close(w);
 }
 

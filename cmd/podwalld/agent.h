@@ -4,9 +4,10 @@
  *
  * One thread runs everything that decides (main.c's epoll loop): source
  * events arrive through the evq, change the store, and arm the settle
- * timer; when it fires, reconcile.c builds the cluster from the store's
- * good texts, compiles the ruleset for this node and moves the kernel to
- * it in one transaction. metrics.c counts, http.c serves them.
+ * timer; when it fires, reconcile.c assembles the cluster from the
+ * store's good versions (parsed once, when they arrived), compiles the
+ * ruleset for this node and moves the kernel to it in one transaction.
+ * metrics.c counts, http.c serves them.
  */
 #ifndef PODWALLD_AGENT_H
 #define PODWALLD_AGENT_H
@@ -14,9 +15,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <podwall/podwall.h>
 
 #include "evq.h"
+#include "flowlog.h"
 #include "snap.h"
 #include "source.h"
 #include "store.h"
@@ -79,6 +82,12 @@ struct agent {
 	/* The cluster and engine of `applied`, for other threads (snap.h). */
 	struct snap_slot *enforced;
 	uint64_t generation; /* snapshots published */
+	/* The flow log (flowlog.h): options, and its thread when running. */
+	struct flowlog_opts flow;
+	struct flowlog *flowlog;
+	/* The conntrack sweep's thread (ctsweep.c); NULL with --no-ct-sweep. */
+	struct ctsweep *ct;
+	bool ct_due; /* the last transaction changed the ruleset */
 	struct metrics m;
 };
 
@@ -99,6 +108,22 @@ int agent_verify(struct agent *a);
 const char *agent_source_trouble(const struct agent *a);
 /* /readyz: synced, nothing rejected, kernel up to date, sources working. */
 bool agent_ready(const struct agent *a, const char **why);
+
+/*
+ * ctsweep.c: deletes the conntrack entries of the connections that the
+ * published snapshot no longer allows, on its own thread: when woken
+ * (after a transaction that changed the ruleset) and every interval_s
+ * seconds (0: only when woken). Borrows enforced and node. NULL + errno.
+ */
+struct ctsweep;
+struct ctsweep *ctsweep_new(struct snap_slot *enforced, const char *node,
+			    unsigned interval_s);
+/* Asks for a sweep; wakeups during a sweep make one more. NULL: no-op. */
+void ctsweep_wake(struct ctsweep *s);
+/* Stops and joins the thread. NULL is a no-op. */
+void ctsweep_free(struct ctsweep *s);
+/* Its series on the /metrics page (zeros for NULL). */
+void ctsweep_metrics(struct ctsweep *s, FILE *f);
 
 /* metrics.c */
 void metrics_init(struct metrics *m);

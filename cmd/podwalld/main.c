@@ -27,6 +27,9 @@
 #define SETTLE_MAX_NS (50 * 1000000ull)
 /* How often the table is read back and checked (--verify-interval). */
 #define VERIFY_DEFAULT_S 60
+/* How often conntrack is swept besides after changes (--ct-sweep-interval):
+ * the bound for a connection that raced a transaction (docs/AGENT.md). */
+#define CT_SWEEP_DEFAULT_S 10
 /* After a failed kernel transaction: retry, backing off. */
 #define RETRY_MIN_NS (500 * 1000000ull)
 #define RETRY_MAX_NS (30 * 1000000000ull)
@@ -61,6 +64,8 @@ struct daemon {
 	struct handler evq_h, timer_h, verify_h, sig_h, src_h[2];
 	int timer_fd, verify_fd, sig_fd;
 	unsigned verify_s;
+	unsigned ct_sweep_s; /* --ct-sweep-interval, 0: after changes only */
+	bool no_ct_sweep;
 	uint64_t retry_ns;
 	struct http *http;
 };
@@ -270,6 +275,7 @@ static void usage(FILE *f)
 	fputs("usage: podwalld (--manifests DIR | --kubeconfig FILE) "
 	      "[--node NAME] [--metrics-addr HOST:PORT]\n"
 	      "                [--verify-interval SECONDS]\n"
+	      "                [--ct-sweep-interval SECONDS | --no-ct-sweep]\n" FLOWLOG_USAGE
 	      "Enforces the NetworkPolicies of the manifests in DIR (watched "
 	      "for changes), or of\nthe Kubernetes API (--kubeconfig, or "
 	      "in-cluster with neither option), in the\ncurrent network "
@@ -283,8 +289,11 @@ static const struct option opts[] = {
 	{ "node", required_argument, NULL, 'n' },
 	{ "metrics-addr", required_argument, NULL, 'a' },
 	{ "verify-interval", required_argument, NULL, 'v' },
+	{ "ct-sweep-interval", required_argument, NULL, 'c' },
+	{ "no-ct-sweep", no_argument, NULL, 'C' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
+	FLOWLOG_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -333,6 +342,8 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 
 	a->metrics_addr = "127.0.0.1:9469";
 	d->verify_s = VERIFY_DEFAULT_S;
+	d->ct_sweep_s = CT_SWEEP_DEFAULT_S;
+	flowlog_opts_init(&a->flow);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
@@ -355,6 +366,20 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 				return -1;
 			}
 			break;
+		case 'c':
+			if (strcmp(optarg, "0") &&
+			    !parse_interval(optarg, &d->ct_sweep_s)) {
+				fputs("podwalld: --ct-sweep-interval takes 0 to "
+				      "86400 seconds\n",
+				      stderr);
+				return -1;
+			}
+			if (!strcmp(optarg, "0"))
+				d->ct_sweep_s = 0;
+			break;
+		case 'C':
+			d->no_ct_sweep = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -362,7 +387,8 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			printf("podwalld %s\n", pw_version());
 			return 1;
 		default:
-			return -1;
+			if (flowlog_opt(&a->flow, c, optarg))
+				return -1;
 		}
 	}
 	return check_args(a, argc);
@@ -404,6 +430,18 @@ static int setup(struct daemon *d)
 	ret = setup_fds(d);
 	if (ret)
 		return ret;
+	if (a->flow.path) {
+		a->flow.node = a->cfg.node;
+		a->flowlog = flowlog_new(&a->flow, a->enforced);
+		ret = a->flowlog ? flowlog_start(a->flowlog) : -errno;
+		if (ret)
+			return ret;
+	}
+	if (!d->no_ct_sweep) {
+		a->ct = ctsweep_new(a->enforced, a->cfg.node, d->ct_sweep_s);
+		if (!a->ct)
+			return -errno;
+	}
 	d->http = http_new(a->metrics_addr, a, &d->l);
 	if (!d->http) {
 		alog("error", "metrics", "addr", a->metrics_addr, "error",
@@ -420,6 +458,8 @@ static void teardown(struct daemon *d)
 	for (size_t i = 0; i < a->nsrcs; i++)
 		a->srcs[i]->ops->free(a->srcs[i]);
 	http_free(d->http);
+	flowlog_free(a->flowlog); /* writes what it folded */
+	ctsweep_free(a->ct); /* before the snapshot it reads goes */
 	pw_ruleset_free(a->applied);
 	snap_slot_free(a->enforced);
 	free(a->pending);

@@ -221,6 +221,8 @@ char *metrics_render(const struct agent *a, size_t *len)
 	render_counts(f, a);
 	render_sizes(f, a);
 	render_times(f, a);
+	flowlog_metrics(a->flowlog, f); /* flowlog.c: verdicts, counters */
+	ctsweep_metrics(a->ct, f); /* ctsweep.c: conntrack sweeps */
 	if (fclose(f)) {
 		free(buf);
 		return NULL;

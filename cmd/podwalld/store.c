@@ -55,7 +55,7 @@ static void entry_free(struct store_entry *e)
 	free(e->ns);
 	free(e->name);
 	free(e->origin);
-	free(e->text);
+	pw_unit_free(e->unit);
 	free(e);
 }
 
@@ -131,102 +131,106 @@ static struct store_entry *entry_new(const struct src_object *o)
 }
 
 /*
- * Whether text validates on its own: decodes and finalizes a cluster of
- * just this object (or file). 1 valid, 0 invalid (*diags kept), -ENOMEM.
+ * The version's text parsed and validated on its own: a unit (1), or NULL
+ * with 0 when it is not valid (*diags kept), or -ENOMEM.
  */
-static int validate(const struct src_object *o, struct pw_diags **diags)
+static int parse(const struct src_object *o, struct pw_unit **unit,
+		 struct pw_diags **diags)
 {
-	struct pw_cluster *c = pw_cluster_new();
 	struct pw_diags *d = pw_diags_new();
-	int ret = -ENOMEM;
+	int ret;
 
-	if (!c || !d)
-		goto out_free;
-	ret = pw_cluster_load_buffer(c, o->origin, o->text, o->len, d);
-	if (ret == -ENOMEM)
-		goto out_free;
-	if (!ret)
-		ret = pw_cluster_finalize(c, d);
-	if (ret == -ENOMEM)
-		goto out_free;
-	ret = !ret && !pw_diags_error_count(d);
+	if (!d)
+		return -ENOMEM;
+	*unit = pw_unit_new(o->origin, o->text ? o->text : "", o->len, d);
+	ret = *unit ? 1 : errno == ENOMEM ? -ENOMEM : 0;
 	if (!ret && diags) {
 		*diags = d;
 		d = NULL;
 	}
-out_free:
 	pw_diags_free(d);
-	pw_cluster_free(c);
 	return ret;
 }
 
-static int set_good(struct store_entry *e, const struct src_object *o)
+static int set_good(struct store_entry *e, const struct src_object *o,
+		    struct pw_unit *unit, const uint8_t *digest)
 {
-	char *text = malloc(o->len + 1), *origin = strdup(o->origin);
+	char *origin = strdup(o->origin);
 
-	if (!text || !origin) {
-		free(text);
-		free(origin);
+	if (!origin) {
+		pw_unit_free(unit);
 		return -ENOMEM;
 	}
-	memcpy(text, o->text, o->len);
-	text[o->len] = '\0';
-	free(e->text);
+	pw_unit_free(e->unit);
 	free(e->origin);
-	e->text = text;
-	e->len = o->len;
+	e->unit = unit;
+	memcpy(e->digest, digest, sizeof(e->digest));
 	e->origin = origin;
 	e->rejected = false;
 	return STORE_CHANGED;
 }
 
-static bool same_text(const struct store_entry *e, const struct src_object *o)
+static bool same_version(const struct store_entry *e,
+			 const struct src_object *o, const uint8_t *digest)
 {
-	return e->text && e->len == o->len && !memcmp(e->text, o->text, o->len);
+	return e->unit && !memcmp(e->digest, digest, sizeof(e->digest)) &&
+	       !strcmp(e->origin, o->origin);
+}
+
+static struct store_entry *add_entry(struct store *st, struct store_entry **p,
+				     const struct src_object *o)
+{
+	struct store_entry *e = entry_new(o);
+
+	if (!e)
+		return NULL;
+	*p = e;
+	st->n++;
+	grow(st);
+	return e;
 }
 
 int store_upsert(struct store *st, const struct src_object *o,
 		 struct pw_diags **diags)
 {
 	struct store_entry **p = find(st, o->kind, o->ns, o->name), *e = *p;
+	uint8_t digest[PW_SHA256_LEN];
+	struct pw_unit *unit = NULL;
 	int valid;
 
 	if (diags)
 		*diags = NULL;
+	pw_sha256(o->text ? o->text : "", o->len, digest);
 	if (e) {
 		e->stale = false;
-		if (same_text(e, o) && !strcmp(e->origin, o->origin)) {
+		if (same_version(e, o, digest)) {
 			e->rejected = false;
 			return STORE_UNCHANGED;
 		}
 	}
-	valid = validate(o, diags);
+	valid = parse(o, &unit, diags);
 	if (valid < 0)
 		return valid;
-	if (!e) {
-		e = entry_new(o);
-		if (!e)
-			return -ENOMEM;
-		*p = e;
-		st->n++;
-		grow(st);
+	if (!e && !(e = add_entry(st, p, o))) {
+		pw_unit_free(unit);
+		return -ENOMEM;
 	}
 	if (!valid) {
 		e->rejected = true;
 		return STORE_REJECTED;
 	}
-	return set_good(e, o);
+	return set_good(e, o, unit, digest);
 }
 
 static bool unlink_entry(struct store *st, struct store_entry **p)
 {
 	struct store_entry *e = *p;
-	bool had_text = e->text != NULL;
+	bool had_unit = e->unit != NULL;
 
 	*p = e->next;
 	entry_free(e);
 	st->n--;
-	return had_text;
+	return had_unit;
 }
 
 bool store_delete(struct store *st, const char *kind, const char *ns,
@@ -282,7 +286,7 @@ const struct store_entry **store_list(const struct store *st, size_t *n)
 		return NULL;
 	for (size_t i = 0; i < st->nb; i++)
 		for (struct store_entry *e = st->b[i]; e; e = e->next)
-			if (e->text)
+			if (e->unit)
 				v[k++] = e;
 	qsort(v, k, sizeof(*v), cmp_entry);
 	*n = k;

@@ -75,6 +75,50 @@ int pw_cluster_load_buffer(struct pw_cluster *c, const char *name,
  */
 int pw_cluster_finalize(struct pw_cluster *c, struct pw_diags *diags);
 
+/*
+ * A parsed unit: the objects of one text (a file of manifests, an object
+ * from the API), decoded and validated on their own, once. A program that
+ * keeps cluster state in pieces (podwalld) parses each piece when it
+ * changes, and assembles a cluster from the units of every piece with
+ * pw_cluster_add_unit(), without parsing again.
+ *
+ * A unit is immutable and reference counted (atomically: a cluster that
+ * holds it may be freed in another thread). A cluster that adds it shares
+ * its objects, copying only their top-level structs, and holds a
+ * reference until it is freed, so a unit may be freed by its maker while
+ * clusters still use it.
+ */
+struct pw_unit;
+
+/*
+ * Parses, decodes and validates buf as pw_cluster_load_buffer() and
+ * pw_cluster_finalize() of a cluster of its own would (name is what
+ * diagnostics call it). Returns the unit with one reference, or NULL and
+ * errno: EINVAL when the text has errors (in diags; a text that does not
+ * parse is not validated further), ENOMEM. Warnings go to diags too.
+ */
+struct pw_unit *pw_unit_new(const char *name, const char *buf, size_t len,
+			    struct pw_diags *diags);
+/* Takes a reference; returns u. */
+struct pw_unit *pw_unit_ref(struct pw_unit *u);
+/* Drops a reference; the last one frees the unit. NULL is a no-op. */
+void pw_unit_free(struct pw_unit *u);
+/* Objects of one kind the text declares (not the namespaces it only
+ * references). */
+size_t pw_unit_count(const struct pw_unit *u, enum pw_kind kind);
+
+/*
+ * Adds u's objects to c by reference (c takes a reference to u), before
+ * pw_cluster_finalize(). Finalizing c checks what concerns several
+ * objects (duplicates across texts, implicit namespaces) over all of
+ * them, but does not validate u's objects again: their errors and
+ * warnings were given by pw_unit_new(), and the warning for two pods with
+ * one address is given only within a text. u's pods cannot be assigned
+ * (pw_cluster_pod_assign() answers -EBUSY). 0, -EINVAL when c is
+ * finalized or u is NULL, -ENOMEM (c unchanged).
+ */
+int pw_cluster_add_unit(struct pw_cluster *c, struct pw_unit *u);
+
 /* Objects of one kind (after finalize: including implicit namespaces). */
 size_t pw_cluster_count(const struct pw_cluster *c, enum pw_kind kind);
 
@@ -116,7 +160,8 @@ size_t pw_cluster_pod_ports(const struct pw_cluster *c, size_t i,
  * as they were when it was built. 0; -EINVAL (index out of range, a
  * template or hostNetwork pod, an empty node name, an address that is
  * not IPv4 or IPv6); -EEXIST (the pod has a node or an address already);
- * -ENOMEM. Nothing changes on an error.
+ * -EBUSY (the pod is shared from a unit); -ENOMEM. Nothing changes on an
+ * error.
  */
 int pw_cluster_pod_assign(struct pw_cluster *c, size_t i, const char *node,
 			  const struct pw_addr *addr);

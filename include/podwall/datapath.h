@@ -13,6 +13,7 @@
 #define PODWALL_DATAPATH_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <podwall/engine.h>
 
@@ -48,6 +49,25 @@ int pw_ruleset_render(const struct pw_ruleset *rs, char **out);
  * -EINVAL for text that is no CIDR, -ENOMEM.
  */
 int pw_ruleset_add_pod_cidr(struct pw_ruleset *rs, const char *cidr);
+
+/* Verdict events for the flow log (podwalld --flow-log): nflog group `group`. */
+enum pw_flow_log_flags {
+	PW_FLOW_LOG_DENIED = 1u << 0, /* every dropped packet */
+	/* packets of new connections a local pod's class admitted */
+	PW_FLOW_LOG_ALLOWED = 1u << 1,
+};
+
+/*
+ * 0 or -EINVAL (unknown flag); set before render/apply/update; flags 0 =
+ * no log statements. The nflog prefixes are fixed strings
+ * ("podwall:denied:ingress", ..., docs/DATAPATH.md "Flow log"); nothing
+ * from a manifest is in them. The named counters denied_ingress,
+ * denied_egress, denied_unknown and denied_spoof are in every table
+ * whatever the flags; allowed_ingress and allowed_egress only with
+ * PW_FLOW_LOG_ALLOWED (their per-packet cost, docs/BENCHMARKS.md).
+ */
+int pw_ruleset_set_flow_log(struct pw_ruleset *rs, unsigned int flags,
+			    uint16_t group);
 
 /* Sizes of the table: chains, sets and maps, and elements of all sets. */
 size_t pw_ruleset_chain_count(const struct pw_ruleset *rs);

@@ -11,6 +11,8 @@
 #include <podwall/lint.h>
 #include <podwall/diff.h>
 #include <podwall/assert.h>
+#include <podwall/conntrack.h>
+#include <podwall/flow.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -10,38 +10,31 @@
 # basic: a 2-node, 4-pod cluster (one pod without nodeName, one without an
 # address) without policies, with a default-deny and allow policies, IPv6,
 # up/probe/apply/down, a ruleset removed behind the lab's back (the probe
-# must see it), and Ctrl-C and kill -9 in the middle of `lab up`; after
-# each, no namespace, process or state of the lab may be left.
+# must see it), enforcement as `podwall apply --node` does it (a spoofed
+# source dropped, an unknown address of the node's pod range dropped, a
+# policy added changing the tables incrementally), and Ctrl-C and kill -9
+# in the middle of `lab up`; after each, no namespace, process or state of
+# the lab may be left.
 # conformance: every TCP and UDP case and step of the upstream e2e suite
 # (SHARED/conformance/k8s-e2e-netpol.json) through the lab, steps applied
-# to the running lab with `lab apply`; the SCTP cases are reported skipped.
+# to the running lab with `lab apply`, incrementally (no table loaded
+# whole after the first step); the SCTP cases are reported skipped.
 #
 # Environment: BUILD (default build-san) holds podwall; SHARED (default
 # ../shared). Prints "lab: N passed, N failed"; exit status 1 on a failure.
+# Labs, namespaces and files of the run are removed on every exit
+# (tests/netns/lib.sh).
 
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+PW_TEST=lab
+. tests/netns/lib.sh
 
-BUILD=${BUILD:-build-san}
-SHARED=${SHARED:-../shared}
-PODWALL=${PODWALL:-$BUILD/podwall}
 # Lab ids of this run: "t" and the shell's pid, so that parallel runs of
 # this script never touch each other's labs.
 TAG=t$(($$ % 100000))
-
-passed=0
-failed=0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok $1"
-}
-
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL $1"
-	[ -s "$TMP/err" ] && sed 's/^/    /' "$TMP/err" | head -n 20
-}
+# A failure shows what the last command said.
+T_ERR=$TMP/err
 
 # expect NAME STATUS COMMAND...: the command ends with that status.
 expect() {
@@ -111,11 +104,21 @@ EOF
 	fi
 }
 
-cleanup() {
+# On every exit (tests/netns/lib.sh): the labs of this run go.
+t_cleanup_hook() {
 	for id in $(ls /run/podwall/lab 2>/dev/null | grep "^$TAG"); do
 		"$PODWALL" lab down --name "$id" >/dev/null 2>&1
 	done
-	rm -rf "$TMP"
+}
+
+# pod_yaml NAME NODE IP: pod NAME of namespace t (label app: NAME) on
+# NODE with address IP, serving 80/TCP.
+pod_yaml() {
+	printf -- '---\napiVersion: v1\nkind: Pod\n'
+	printf 'metadata: {name: %s, namespace: t, labels: {app: %s}}\n' "$1" "$1"
+	printf 'spec: {nodeName: %s, containers: [{name: c, image: x, ' "$2"
+	printf 'ports: [{containerPort: 80}]}]}\n'
+	printf 'status: {phase: Running, podIP: %s}\n' "$3"
 }
 
 write_cluster() {
@@ -239,6 +242,20 @@ spec:
   podSelector: {matchLabels: {app: a}}
   ingress:
   - from: [{ipBlock: {cidr: "fd00:20::7/128"}}]
+EOF
+	{
+		pod_yaml a n1 10.9.0.5
+		pod_yaml b n1 10.9.0.6
+		pod_yaml c n2 10.9.1.7
+	} >"$TMP/enforce.yaml"
+	cat >"$TMP/enforce-policy.yaml" <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-from-c, namespace: t}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: c}}}]
 EOF
 	python3 - >"$TMP/big.yaml" <<'EOF'
 for i in range(40):
@@ -369,6 +386,135 @@ test_up() {
 	clean "up and down" "$id"
 }
 
+# pod_netns LAB ADDR: the netns of the lab's pod whose eth0 holds ADDR.
+pod_netns() {
+	for ns in $(ls /run/netns | grep "^$1-p"); do
+		if ip -n "$ns" -o addr show dev eth0 | grep -q " $2/"; then
+			echo "$ns"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# node_line LAB NODE: the --verbose line of NODE in $TMP/err.
+node_line() {
+	grep "^lab $1: node $2 (" "$TMP/err"
+}
+
+# unknown_pod NETNS NODE_NETNS ADDR...: what a network plugin does before
+# podwall knows the pod: a netns wired to the node like a lab pod (a veth,
+# host routes, static neighbours), with addresses no manifest has.
+unknown_pod() {
+	u=$1
+	node=$2
+	shift 2
+	ip netns add "$u" &&
+		ip -n "$node" link add u0 address 02:7e:00:00:00:01 type veth \
+			peer name eth0 address 02:7e:00:00:00:02 netns "$u" &&
+		ip -n "$u" link set lo up && ip -n "$u" link set eth0 up &&
+		ip -n "$node" link set u0 up || return 1
+	for a in "$@"; do
+		ip -n "$u" addr add "$a/32" dev eth0 &&
+			ip -n "$node" neigh add "$a" lladdr 02:7e:00:00:00:02 \
+				dev u0 nud permanent &&
+			ip -n "$node" route add "$a/32" dev u0 || return 1
+	done
+	ip -n "$u" neigh add 169.254.1.1 lladdr 02:7e:00:00:00:01 dev eth0 \
+		nud permanent &&
+		ip -n "$u" route add 169.254.1.1 dev eth0 scope link &&
+		ip -n "$u" route add default via 169.254.1.1 dev eth0
+}
+
+# spoof_from POD_NETNS NODE_NETNS POD_ADDR ADDR: pod POD_ADDR gets ADDR too,
+# and its node routes ADDR back to it, so that only podwall's
+# anti-spoofing stands between a connection from ADDR and its answer.
+spoof_from() {
+	dev=$(ip -n "$2" route get "$3" | sed -n 's/.* dev \([^ ]*\).*/\1/p')
+	mac=$(ip -n "$1" -o link show eth0 |
+		sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+	[ -n "$dev" ] && [ -n "$mac" ] &&
+		ip -n "$1" addr add "$4/32" dev eth0 &&
+		ip -n "$2" neigh add "$4" lladdr "$mac" dev "$dev" nud permanent &&
+		ip -n "$2" route add "$4/32" dev "$dev"
+}
+
+# Each node enforces as `podwall apply --node` does: pod interfaces bound
+# from the routes (a spoofed source is dropped), the node's pod range (the
+# Node's, or the lab's own: an address in it that is no pod is dropped),
+# and the table moved incrementally by later `lab apply` (a full load only
+# where the table went missing). Without policies every drop here is
+# anti-spoofing's or fail-closed's; with the tables removed the same
+# connections pass, so the test's own wiring is not what drops them.
+test_enforce() {
+	id=${TAG}l
+	expect "up (enforcement)" 0 "$PODWALL" lab up --name "$id" --verbose \
+		"$TMP/enforce.yaml"
+	n1=$(node_line "$id" n1 | sed -n 's/^[^(]*(\([^)]*\)).*/\1/p')
+	n2=$(node_line "$id" n2 | sed -n 's/^[^(]*(\([^)]*\)).*/\1/p')
+	pre=$(node_line "$id" n2 |
+		sed -n "s/.*(the lab's: \([0-9.]*\)\.0\/24).*/\1/p")
+	node_line "$id" n1 | grep -q ": 2 local pods, 2 addresses bound, 1 pod ranges (the lab's: [0-9.]*/24); changed: full load" &&
+		ok "every local pod bound to its interface, the lab's range the node's" ||
+		fail "every local pod bound to its interface, the lab's range the node's"
+	pa=$(pod_netns "$id" 10.9.0.5)
+	if [ -z "$n1" ] || [ -z "$n2" ] || [ -z "$pre" ] || [ -z "$pa" ] ||
+		! spoof_from "$pa" "$n1" 10.9.0.5 192.0.2.77 ||
+		! unknown_pod "$id-u" "$n2" "$pre.200" 192.0.2.200; then
+		fail "enforcement: the test's own setup"
+		"$PODWALL" lab down --name "$id" >/dev/null 2>&1
+		return
+	fi
+	tcp_connect "$pa" - 10.9.0.6 80 5 && ok "a pod reaches its neighbour" ||
+		fail "a pod reaches its neighbour"
+	tcp_connect "$pa" 192.0.2.77 10.9.0.6 80 2 &&
+		fail "a spoofed source is dropped" ||
+		ok "a spoofed source is dropped"
+	tcp_connect "$id-u" 192.0.2.200 10.9.1.7 80 5 &&
+		ok "an unknown address outside the pod ranges passes" ||
+		fail "an unknown address outside the pod ranges passes"
+	tcp_connect "$id-u" "$pre.200" 10.9.1.7 80 2 &&
+		fail "an address in the lab's pod range that is no pod is dropped" ||
+		ok "an address in the lab's pod range that is no pod is dropped"
+	ip netns exec "$n1" nft delete table inet podwall
+	ip netns exec "$n2" nft delete table inet podwall
+	tcp_connect "$pa" 192.0.2.77 10.9.0.6 80 5 &&
+		ok "without the table the spoofed source connects" ||
+		fail "without the table the spoofed source connects"
+	tcp_connect "$id-u" "$pre.200" 10.9.1.7 80 5 &&
+		ok "without the table the unknown address connects" ||
+		fail "without the table the unknown address connects"
+	expect "apply after the tables were removed" 0 "$PODWALL" lab apply \
+		--name "$id" --verbose "$TMP/enforce.yaml"
+	[ "$(grep -c "^lab $id: node .*changed: full load" "$TMP/err")" = 2 ] &&
+		ok "a missing table is loaded whole" ||
+		fail "a missing table is loaded whole"
+	tcp_connect "$pa" 192.0.2.77 10.9.0.6 80 2 &&
+		fail "the spoofed source is dropped again" ||
+		ok "the spoofed source is dropped again"
+	tcp_connect "$id-u" "$pre.200" 10.9.1.7 80 2 &&
+		fail "the unknown address is dropped again" ||
+		ok "the unknown address is dropped again"
+	ip -n "$pa" addr del 192.0.2.77/32 dev eth0
+	expect "apply a policy" 0 "$PODWALL" lab apply --name "$id" \
+		--verbose "$TMP/enforce.yaml" "$TMP/enforce-policy.yaml"
+	# b's ingress is enforced on n1; n2 has nothing to change.
+	if node_line "$id" n1 | grep -q "changed: +[0-9]* elements" &&
+		node_line "$id" n2 | grep -q "changed: [0-9]* unchanged sets$" &&
+		! grep -q "full load" "$TMP/err"; then
+		ok "a policy added changes the tables incrementally"
+	else
+		fail "a policy added changes the tables incrementally"
+	fi
+	expect "probe after the policy" 0 "$PODWALL" lab probe --name "$id" \
+		--port 80
+	grep -q '^80/TCP: 5 of 6 pairs connected, 0 differ from the engine$' \
+		"$TMP/out" && ok "the policy drops one pair, as the engine says" ||
+		fail "the policy drops one pair, as the engine says"
+	expect "down (enforcement)" 0 "$PODWALL" lab down --name "$id"
+	clean "enforcement" "$id"
+}
+
 # Ctrl-C in the middle of lab up, kill -9 too (then lab down must find
 # what is left), and manifests the lab refuses.
 test_interrupt() {
@@ -424,6 +570,7 @@ part_basic() {
 	test_open
 	test_policies
 	test_up
+	test_enforce
 	test_interrupt
 }
 
@@ -498,6 +645,18 @@ def check(case, probe, got):
         print("ok lab %s" % what)
 
 
+def incremental(case, k, err):
+    global passed, failed
+    full = [l for l in err.splitlines() if "changed: full load" in l]
+    if full:
+        failed += 1
+        print("FAIL lab %s step %d: a table was loaded whole: %s" %
+              (case["id"], k, full[0]))
+    else:
+        passed += 1
+        print("ok lab %s step %d applied incrementally" % (case["id"], k))
+
+
 def one_case(case):
     global failed
     probes = [p for p in case["probes"] if p["protocol"] != "SCTP"]
@@ -510,7 +669,8 @@ def one_case(case):
     last = max(p["step"] for p in probes)
     for k in range(last + 1):
         files = write(case, case["steps"][k])
-        st, out, err = run("apply" if k else "up", "--name", lab, *files)
+        st, out, err = run("apply" if k else "up", "--verbose", "--name",
+                           lab, *files)
         if st != 0:
             failed += 1
             print("FAIL lab %s step %d: lab %s: exit status %d: %s" %
@@ -518,6 +678,9 @@ def one_case(case):
             return
         if k and "rulesets" not in out:
             print("note: %s step %d rebuilt the lab" % (case["id"], k))
+        elif k:
+            # The nodes stay: each table is changed, never loaded again.
+            incremental(case, k, err)
         mine = [p for p in probes if p["step"] == k]
         if not mine:
             continue
@@ -559,20 +722,11 @@ EOF
 	clean "conformance" "${TAG}k"
 }
 
-if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null 2>&1 ||
-	! command -v python3 >/dev/null 2>&1; then
-	echo "lab: needs root, ip and python3"
-	echo "lab: 0 passed, 1 failed"
-	exit 1
-fi
+needs ip python3
 if [ ! -x "$PODWALL" ]; then
-	echo "lab: $PODWALL is not built"
-	echo "lab: 0 passed, 1 failed"
-	exit 1
+	fail "$PODWALL is not built"
+	finish
 fi
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/podwall-lab.XXXXXX") || exit 2
-trap cleanup EXIT
-trap 'exit 2' INT TERM HUP
 
 parts=${*:-basic conformance}
 for part in $parts; do
@@ -585,5 +739,4 @@ for part in $parts; do
 	esac
 done
 
-echo "lab: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

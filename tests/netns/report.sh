@@ -16,46 +16,15 @@
 # outside the cluster of `podwall diff` against an empty cluster; the screenshot is not blank
 # (tests/report/check_png.py counts colours, no pixel comparison); hostile
 # expectation and file names are shown as text; the other formats are
-# written and well-formed. Temporary files are removed on every exit.
-# Prints "report: N passed, N failed".
+# written and well-formed. Temporary files are removed on every exit
+# (tests/netns/lib.sh). Prints "report: N passed, N failed".
 
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+PW_TEST=report
+. tests/netns/lib.sh
 
-BUILD=${BUILD:-build-san}
-case $BUILD in
-/*) PODWALL=$BUILD/podwall ;;
-*) PODWALL=$(pwd)/$BUILD/podwall ;;
-esac
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/podwall-report.XXXXXX") || exit 2
-
-passed=0
-failed=0
-
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 2' INT TERM HUP
-
-ok() {
-	passed=$((passed + 1))
-}
-
-fail() {
-	echo "FAIL report: $*"
-	failed=$((failed + 1))
-}
-
-check() {
-	what=$1
-	shift
-	if "$@"; then ok; else fail "$what"; fi
-}
-
-finish() {
-	echo "report: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit
-}
 
 # browser ARGS...: headless Chromium with a fresh profile and nothing
 # that talks to the network on its own.
