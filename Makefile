@@ -17,6 +17,12 @@
 
 SHARED ?= ../shared
 V ?= 0
+
+# Every CPU compiles unless the caller chose: `make test` builds three
+# trees (plain, sanitized, fuzz), which take minutes one file at a time.
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
 SANITIZE ?=
 FUZZ ?=
 

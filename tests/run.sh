@@ -66,10 +66,12 @@ tally() {
 run() {
 	name=$1
 	shift
+	t0=$(date +%s)
 	limited 600 "$@" >"$TMP/log" 2>&1
 	status=$?
 	cat "$TMP/log"
 	tally "$name" "$TMP/log" "$status"
+	echo "time $name: $(($(date +%s) - t0)) s"
 }
 
 part_unit() {
@@ -232,7 +234,9 @@ for part in $parts; do
 	esac
 done
 for part in $parts; do
+	t_part=$(date +%s)
 	"part_$part"
+	echo "time $part: $(($(date +%s) - t_part)) s"
 done
 
 echo "$passed passed, $failed failed"

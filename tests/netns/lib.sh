@@ -121,12 +121,24 @@ t_spawn() {
 	PIDS="$PIDS $!"
 }
 
-# Kills what t_spawn started and reaps it.
+# Kills what t_spawn started and reaps it: SIGTERM first, so programs
+# end cleanly (and the sanitizers report), then SIGKILL for whatever is
+# still there after 2 s: a process that inherited SIGTERM ignored (the
+# shell that started the suite may ignore it) must not hang the cleanup.
 t_kill_all() {
 	for p in $PIDS; do
 		kill "$p" 2>/dev/null
 	done
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		_alive=
+		for p in $PIDS; do
+			kill -0 "$p" 2>/dev/null && _alive=1
+		done
+		[ -n "$_alive" ] || break
+		sleep 0.2
+	done
 	for p in $PIDS; do
+		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
 	PIDS=
