@@ -45,6 +45,8 @@
 #                    rule-peer pair of the cluster, 26576 by default, which
 #                    nft takes many minutes to load: see docs/BENCHMARKS.md)
 #   SKIP_APPLY=1     only the traffic part
+#   SKIP_TRAFFIC=1   only the apply timings (part 3): no topology, no
+#                    traffic, in a minute or two
 #   CONFIGS="A B C D E"  the configurations to run; any other letter X
 #                    is a variant whose table the shell command in
 #                    SETUP_X loads, run with NS (X's node namespace),
@@ -71,6 +73,7 @@ APPLY_REPS=${APPLY_REPS:-5}
 APPLY_SIZES=${APPLY_SIZES:-112 1112}
 LINEAR_MAX=${LINEAR_MAX:-5000}
 SKIP_APPLY=${SKIP_APPLY:-0}
+SKIP_TRAFFIC=${SKIP_TRAFFIC:-0}
 CPU=${CPU:-$(($(nproc) - 1))}
 
 PODWALL=${PODWALL:-$BUILD/podwall}
@@ -476,6 +479,133 @@ EOF
 	in_ns "$RUN-${x}n" nft delete table inet dpbench_verify
 }
 
+# ---- apply timings --------------------------------------------------------------
+
+# apply_size NAMESPACES: podwall apply (whole process) and dp_apply at one
+# size; rows go to $TMP/apply.rows.
+apply_size() {
+	"$GEN" --namespaces "$1" "$TMP/a.yaml" 2>"$TMP/a.err" ||
+		die "gen_scale --namespaces $1 failed"
+	pods=$(awk '{ for (i = 2; i <= NF; i++) if ($i ~ /^pods/) print $(i - 1) }' \
+		"$TMP/a.err")
+	set -- $(last_addrs "$TMP/a.yaml" node-0)
+	extra_pod "$TMP/extra.yaml" "$1"
+	ns=$RUN-ap
+	ip netns add "$ns" || die "ip netns add $ns"
+	for f in full add remove; do : >"$TMP/cli.$f"; done
+	i=0
+	while [ "$i" -lt "$APPLY_REPS" ]; do
+		in_ns "$ns" "$PODWALL" apply --flush >/dev/null 2>&1
+		for step in full add remove; do
+			case $step in
+			add) set -- "$TMP/a.yaml" "$TMP/extra.yaml" ;;
+			*) set -- "$TMP/a.yaml" ;;
+			esac
+			t0=$(now_ns)
+			in_ns "$ns" "$PODWALL" apply --node node-0 "$@" \
+				>"$TMP/apply.$step" 2>&1 ||
+				die "podwall apply ($step, $pods pods) failed: $(cat "$TMP/apply.$step")"
+			echo $((($(now_ns) - t0) / 1000)) |
+				awk '{ printf "%.1f\n", $1 / 1000 }' >>"$TMP/cli.$step"
+		done
+		i=$((i + 1))
+	done
+	ADD_SAYS=$(tail -n 1 "$TMP/apply.add")
+	in_ns "$ns" "$DPAPPLY" --reps "$APPLY_REPS" --node node-0 \
+		--pod "$TMP/extra.yaml" "$TMP/a.yaml" >"$TMP/lib.out" 2>&1 ||
+		die "dp_apply ($pods pods) failed: $(cat "$TMP/lib.out")"
+	ip netns del "$ns"
+	API=$(awk '$1 == "api" { print $2 }' "$TMP/lib.out")
+	ELEMS=$(awk '$1 == "elements" { print $2 " -> " $3 }' "$TMP/lib.out")
+	for step in full add remove; do
+		set -- $(stats "$TMP/cli.$step")
+		printf '%-7s %-34s %9s %9s %9s\n' "$pods" \
+			"podwall apply: $step" "$1" "$2" "$3" >>"$TMP/apply.rows"
+		for col in 5 2 3 4; do
+			awk -v s="$step" -v c="$col" '$1 == s { print $c }' \
+				"$TMP/lib.out" >"$TMP/col"
+			case $col in
+			5) what="total" ;;
+			2) what="  engine" ;;
+			3) what="  ruleset" ;;
+			4) what="  kernel ($API)" ;;
+			esac
+			set -- $(stats "$TMP/col")
+			printf '%-7s %-34s %9s %9s %9s\n' "$pods" \
+				"dp_apply $step: $what" "$1" "$2" "$3" >>"$TMP/apply.rows"
+		done
+		[ "$step" = add ] && cp "$TMP/col" "$TMP/addkernel.$pods"
+		[ "$step" = full ] && stats "$TMP/cli.full" >"$TMP/full.$pods"
+		[ "$step" = add ] && {
+			awk '$1 == "add" { print $5 }' "$TMP/lib.out" >"$TMP/addlib.$pods"
+			stats "$TMP/cli.add" >"$TMP/addcli.$pods"
+		}
+	done
+	echo "$pods pods: podwall apply of the added pod said: $ADD_SAYS;" \
+		"elements $ELEMS" >>"$TMP/apply.notes"
+	echo "$pods" >>"$TMP/apply.sizes"
+}
+
+# apply_timings: every size of APPLY_SIZES.
+apply_timings() {
+	: >"$TMP/apply.rows"
+	: >"$TMP/apply.notes"
+	: >"$TMP/apply.sizes"
+	[ "$SKIP_APPLY" != 1 ] || return 0
+	for n in $APPLY_SIZES; do
+		echo "datapath: apply timings, gen_scale --namespaces $n," \
+			"$APPLY_REPS rounds"
+		apply_size "$n"
+	done
+}
+
+# machine_line: what the figures were measured on, and the load.
+machine_line() {
+	CPUNAME=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
+	echo "podwall datapath benchmark: $(uname -n), $(date -u +%Y-%m-%dT%H:%MZ)"
+	echo "machine: ${CPUNAME:-unknown CPU}, $(nproc) CPUs, Linux $(uname -r)," \
+		"load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
+}
+
+# apply_report: the rows of the apply timings and their targets.
+apply_report() {
+	if [ -s "$TMP/apply.rows" ]; then
+		echo
+		printf '%-7s %-34s %9s %9s %9s\n' pods "apply time (ms)" median min max
+		cat "$TMP/apply.rows"
+		cat "$TMP/apply.notes"
+	fi
+}
+
+apply_targets() {
+	for pods in $(cat "$TMP/apply.sizes"); do
+		full=$(awk '{ print $1 / 1000 }' "$TMP/full.$pods")
+		printf '%-50s %12s %10s %5s\n' "full apply, podwall apply, $pods pods" \
+			"$full s" "<= 1 s" "$(verdict "$full" "<=" 1)"
+		add=$(awk '{ print $1 }' "$TMP/addcli.$pods")
+		printf '%-50s %12s %10s %5s\n' "pod added, podwall apply, $pods pods" \
+			"$add ms" "<= 5 ms" "$(verdict "$add" "<=" 5)"
+		add=$(stats "$TMP/addlib.$pods" | awk '{ print $1 }')
+		printf '%-50s %12s %10s %5s\n' "pod added, dp_apply total, $pods pods" \
+			"$add ms" "<= 5 ms" "$(verdict "$add" "<=" 5)"
+		add=$(stats "$TMP/addkernel.$pods" | awk '{ print $1 }')
+		printf '%-50s %12s %10s %5s\n' "pod added, kernel part only, $pods pods" \
+			"$add ms" "<= 5 ms" "$(verdict "$add" "<=" 5)"
+	done
+}
+
+# SKIP_TRAFFIC=1: the apply timings alone.
+if [ "$SKIP_TRAFFIC" = 1 ]; then
+	apply_timings
+	echo
+	machine_line
+	apply_report
+	echo
+	printf '%-50s %12s %10s %5s\n' target measured limit met
+	apply_targets
+	exit 0
+fi
+
 # ---- setup ------------------------------------------------------------------
 
 echo "datapath: generating the scale cluster ($GEN $GEN_ARGS)"
@@ -616,91 +746,14 @@ while [ "$i" -lt "$REPS" ]; do
 		"$(for c in $CONFIGS; do printf '%s=%s ' $c "$(tail -n 1 "$TMP/tcpcpu.$c")"; done)"
 done
 
-# ---- apply timings --------------------------------------------------------------
+# ---- apply timings ------------------------------------------------------------
 
-# apply_size NAMESPACES: podwall apply (whole process) and dp_apply at one
-# size; rows go to $TMP/apply.rows.
-apply_size() {
-	"$GEN" --namespaces "$1" "$TMP/a.yaml" 2>"$TMP/a.err" ||
-		die "gen_scale --namespaces $1 failed"
-	pods=$(awk '{ for (i = 2; i <= NF; i++) if ($i ~ /^pods/) print $(i - 1) }' \
-		"$TMP/a.err")
-	set -- $(last_addrs "$TMP/a.yaml" node-0)
-	extra_pod "$TMP/extra.yaml" "$1"
-	ns=$RUN-ap
-	ip netns add "$ns" || die "ip netns add $ns"
-	for f in full add remove; do : >"$TMP/cli.$f"; done
-	i=0
-	while [ "$i" -lt "$APPLY_REPS" ]; do
-		in_ns "$ns" "$PODWALL" apply --flush >/dev/null 2>&1
-		for step in full add remove; do
-			case $step in
-			add) set -- "$TMP/a.yaml" "$TMP/extra.yaml" ;;
-			*) set -- "$TMP/a.yaml" ;;
-			esac
-			t0=$(now_ns)
-			in_ns "$ns" "$PODWALL" apply --node node-0 "$@" \
-				>"$TMP/apply.$step" 2>&1 ||
-				die "podwall apply ($step, $pods pods) failed: $(cat "$TMP/apply.$step")"
-			echo $((($(now_ns) - t0) / 1000)) |
-				awk '{ printf "%.1f\n", $1 / 1000 }' >>"$TMP/cli.$step"
-		done
-		i=$((i + 1))
-	done
-	ADD_SAYS=$(tail -n 1 "$TMP/apply.add")
-	in_ns "$ns" "$DPAPPLY" --reps "$APPLY_REPS" --node node-0 \
-		--pod "$TMP/extra.yaml" "$TMP/a.yaml" >"$TMP/lib.out" 2>&1 ||
-		die "dp_apply ($pods pods) failed: $(cat "$TMP/lib.out")"
-	ip netns del "$ns"
-	API=$(awk '$1 == "api" { print $2 }' "$TMP/lib.out")
-	ELEMS=$(awk '$1 == "elements" { print $2 " -> " $3 }' "$TMP/lib.out")
-	for step in full add remove; do
-		set -- $(stats "$TMP/cli.$step")
-		printf '%-7s %-34s %9s %9s %9s\n' "$pods" \
-			"podwall apply: $step" "$1" "$2" "$3" >>"$TMP/apply.rows"
-		for col in 5 2 3 4; do
-			awk -v s="$step" -v c="$col" '$1 == s { print $c }' \
-				"$TMP/lib.out" >"$TMP/col"
-			case $col in
-			5) what="total" ;;
-			2) what="  engine" ;;
-			3) what="  ruleset" ;;
-			4) what="  kernel ($API)" ;;
-			esac
-			set -- $(stats "$TMP/col")
-			printf '%-7s %-34s %9s %9s %9s\n' "$pods" \
-				"dp_apply $step: $what" "$1" "$2" "$3" >>"$TMP/apply.rows"
-		done
-		[ "$step" = add ] && cp "$TMP/col" "$TMP/addkernel.$pods"
-		[ "$step" = full ] && stats "$TMP/cli.full" >"$TMP/full.$pods"
-		[ "$step" = add ] && {
-			awk '$1 == "add" { print $5 }' "$TMP/lib.out" >"$TMP/addlib.$pods"
-			stats "$TMP/cli.add" >"$TMP/addcli.$pods"
-		}
-	done
-	echo "$pods pods: podwall apply of the added pod said: $ADD_SAYS;" \
-		"elements $ELEMS" >>"$TMP/apply.notes"
-	echo "$pods" >>"$TMP/apply.sizes"
-}
-
-: >"$TMP/apply.rows"
-: >"$TMP/apply.notes"
-: >"$TMP/apply.sizes"
-if [ "$SKIP_APPLY" != 1 ]; then
-	for n in $APPLY_SIZES; do
-		echo "datapath: apply timings, gen_scale --namespaces $n," \
-			"$APPLY_REPS rounds"
-		apply_size "$n"
-	done
-fi
+apply_timings
 
 # ---- report -------------------------------------------------------------------
 
 echo
-CPUNAME=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
-echo "podwall datapath benchmark: $(uname -n), $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "machine: ${CPUNAME:-unknown CPU}, $(nproc) CPUs, Linux $(uname -r)," \
-	"load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
+machine_line
 echo "cluster: $GEN_SUMMARY, plus 2 bench pods and 2 policies"
 echo "C: podwall apply --node node-0 in $C_MS ms: $C_SUMMARY"
 echo "D: $LINEAR_RULES linear rules loaded with nft -f in $D_MS ms"
@@ -745,12 +798,7 @@ for pair in C/B B/A C/A D/A D/B E/B E/C $RATIOS; do
 done
 echo
 
-if [ -s "$TMP/apply.rows" ]; then
-	echo
-	printf '%-7s %-34s %9s %9s %9s\n' pods "apply time (ms)" median min max
-	cat "$TMP/apply.rows"
-	cat "$TMP/apply.notes"
-fi
+apply_report
 
 echo
 printf '%-50s %12s %10s %5s\n' target measured limit met
@@ -768,18 +816,5 @@ done
 printf '%-50s %12s %10s %5s\n' \
 	"full profile ($(echo "$GEN_SUMMARY" | awk '{ print $3 }') pods), podwall apply, once" \
 	"$C_MS ms" "<= 1000 ms" "$(verdict "$C_MS" "<=" 1000)"
-for pods in $(cat "$TMP/apply.sizes"); do
-	full=$(awk '{ print $1 / 1000 }' "$TMP/full.$pods")
-	printf '%-50s %12s %10s %5s\n' "full apply, podwall apply, $pods pods" \
-		"$full s" "<= 1 s" "$(verdict "$full" "<=" 1)"
-	add=$(awk '{ print $1 }' "$TMP/addcli.$pods")
-	printf '%-50s %12s %10s %5s\n' "pod added, podwall apply, $pods pods" \
-		"$add ms" "<= 5 ms" "$(verdict "$add" "<=" 5)"
-	add=$(stats "$TMP/addlib.$pods" | awk '{ print $1 }')
-	printf '%-50s %12s %10s %5s\n' "pod added, dp_apply total, $pods pods" \
-		"$add ms" "<= 5 ms" "$(verdict "$add" "<=" 5)"
-	add=$(stats "$TMP/addkernel.$pods" | awk '{ print $1 }')
-	printf '%-50s %12s %10s %5s\n' "pod added, kernel part only, $pods pods" \
-		"$add ms" "<= 5 ms" "$(verdict "$add" "<=" 5)"
-done
+apply_targets
 exit 0

@@ -6,10 +6,13 @@
  * there, and elements are encoded as nft encodes them, so that a table
  * loaded from this image and one loaded from the text list the same.
  */
+#include <endian.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "nft_image.h"
 #include "util.h"
@@ -103,6 +106,7 @@ int pw_nft_set_push(struct pw_nft_set *s, struct pw_nft_elem *e)
 {
 	if (grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v)))
 		return -ENOMEM;
+	s->sealed = false;
 	s->v[s->n++] = *e;
 	e->jump = e->comment = NULL;
 	return 0;
@@ -208,6 +212,7 @@ void pw_nft_set_sort(struct pw_nft_set *s)
 	for (size_t i = 1; i < s->n; i++) {
 		if (pw_nft_elem_cmp(&s->v[i - 1], &s->v[i]) > 0) {
 			qsort(s->v, s->n, sizeof(*s->v), elem_qsort);
+			s->sealed = false;
 			return;
 		}
 	}
@@ -253,6 +258,192 @@ unsigned pw_nft_class_mask(const struct pw_nft_image *img, const char *chain)
 			mask |= parts[i].bit;
 	}
 	return mask;
+}
+
+/* ---- digests -------------------------------------------------------- */
+
+/* SipHash-2-4 (Aumasson and Bernstein), fed in pieces. */
+struct sip {
+	uint64_t v[4];
+	uint64_t tail; /* bytes not yet compressed, little-endian */
+	unsigned ntail;
+	uint64_t len;
+};
+
+static uint64_t rotl(uint64_t x, unsigned b)
+{
+	return (x << b) | (x >> (64 - b));
+}
+
+static void sip_round(uint64_t *v)
+{
+	v[0] += v[1];
+	v[1] = rotl(v[1], 13) ^ v[0];
+	v[0] = rotl(v[0], 32);
+	v[2] += v[3];
+	v[3] = rotl(v[3], 16) ^ v[2];
+	v[0] += v[3];
+	v[3] = rotl(v[3], 21) ^ v[0];
+	v[2] += v[1];
+	v[1] = rotl(v[1], 17) ^ v[2];
+	v[2] = rotl(v[2], 32);
+}
+
+static void sip_word(struct sip *h, uint64_t m)
+{
+	h->v[3] ^= m;
+	sip_round(h->v);
+	sip_round(h->v);
+	h->v[0] ^= m;
+}
+
+static void sip_init(struct sip *h, const uint64_t k[2])
+{
+	h->v[0] = k[0] ^ 0x736f6d6570736575ull;
+	h->v[1] = k[1] ^ 0x646f72616e646f6dull;
+	h->v[2] = k[0] ^ 0x6c7967656e657261ull;
+	h->v[3] = k[1] ^ 0x7465646279746573ull;
+	h->tail = 0;
+	h->ntail = 0;
+	h->len = 0;
+}
+
+static void sip_feed(struct sip *h, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	uint64_t m;
+
+	h->len += n;
+	for (; n && h->ntail; n--, p++) {
+		h->tail |= (uint64_t)*p << (8 * h->ntail);
+		if (++h->ntail == 8) {
+			sip_word(h, h->tail);
+			h->tail = 0;
+			h->ntail = 0;
+		}
+	}
+	for (; n >= 8; n -= 8, p += 8) {
+		memcpy(&m, p, 8);
+		sip_word(h, le64toh(m));
+	}
+	for (; n; n--, p++)
+		h->tail |= (uint64_t)*p << (8 * h->ntail++);
+}
+
+static uint64_t sip_end(struct sip *h)
+{
+	sip_word(h, h->tail | h->len << 56);
+	h->v[2] ^= 0xff;
+	for (int i = 0; i < 4; i++)
+		sip_round(h->v);
+	return h->v[0] ^ h->v[1] ^ h->v[2] ^ h->v[3];
+}
+
+uint64_t pw_nft_siphash(const uint64_t k[2], const void *p, size_t n)
+{
+	struct sip h;
+
+	sip_init(&h, k);
+	sip_feed(&h, p, n);
+	return sip_end(&h);
+}
+
+/* One key per process, so digests of two images compare. */
+static uint64_t digest_key[2];
+static bool digest_keyed;
+static pthread_once_t digest_once = PTHREAD_ONCE_INIT;
+
+static void digest_key_init(void)
+{
+	digest_keyed = getrandom(digest_key, sizeof(digest_key), 0) ==
+		       (ssize_t)sizeof(digest_key);
+}
+
+/*
+ * The bytes fed for an element form a prefix-free code, so a sequence of
+ * elements has one reading: a fixed head, the key and end as long as the
+ * head says, then 0, or 1 and both strings, each as 0 (none) or 1, its
+ * bytes and its terminator (a string holds no NUL).
+ */
+static void sip_str(struct sip *h, const char *s)
+{
+	if (!s) {
+		sip_feed(h, "", 1);
+		return;
+	}
+	sip_feed(h, "\1", 1);
+	sip_feed(h, s, strlen(s) + 1);
+}
+
+static void sip_elem(struct sip *h, const struct pw_nft_elem *e)
+{
+	uint8_t head[5] = { e->klen, e->has_kend, e->interval_end, e->open,
+			    e->verdict };
+
+	sip_feed(h, head, sizeof(head));
+	sip_feed(h, e->key, e->klen);
+	if (e->has_kend)
+		sip_feed(h, e->kend, e->klen);
+	if (e->jump || e->comment) {
+		sip_feed(h, "\1", 1);
+		sip_str(h, e->jump);
+		sip_str(h, e->comment);
+	} else {
+		sip_feed(h, "", 1);
+	}
+}
+
+static void seal_set(struct pw_nft_set *s)
+{
+	struct sip h;
+
+	sip_init(&h, digest_key);
+	for (size_t i = 0; i < s->n; i++)
+		sip_elem(&h, &s->v[i]);
+	s->digest = sip_end(&h);
+	s->sealed = true;
+}
+
+static void seal_chain(struct pw_nft_chain *c)
+{
+	uint8_t kind = (uint8_t)c->kind;
+	struct sip h;
+
+	sip_init(&h, digest_key);
+	sip_feed(&h, &kind, 1);
+	sip_str(&h, c->comment && *c->comment ? c->comment : NULL);
+	c->digest = sip_end(&h);
+	c->sealed = true;
+}
+
+void pw_nft_image_seal(struct pw_nft_image *img)
+{
+	pthread_once(&digest_once, digest_key_init);
+	for (size_t i = 0; i < img->nsets; i++) {
+		pw_nft_set_sort(&img->sets[i]);
+		img->sets[i].sealed = false;
+		if (digest_keyed)
+			seal_set(&img->sets[i]);
+	}
+	for (size_t i = 0; i < img->nchains; i++)
+		if (digest_keyed)
+			seal_chain(&img->chains[i]);
+}
+
+bool pw_nft_set_same_digest(const struct pw_nft_set *a,
+			    const struct pw_nft_set *b)
+{
+	return a->sealed && b->sealed && a->n == b->n && a->digest == b->digest;
+}
+
+bool pw_nft_chain_same_ident(const struct pw_nft_chain *a,
+			     const struct pw_nft_chain *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	if (a->sealed && b->sealed)
+		return a->digest == b->digest;
+	return !strcmp_null(a->comment, b->comment);
 }
 
 /* ---- elements as nft encodes them ----------------------------------- */
@@ -557,8 +748,7 @@ int pw_nft_image_build(struct pw_nft_image *img, const struct pw_ruleset *rs)
 		pw_nft_image_release(img);
 		return ret;
 	}
-	for (size_t i = 0; i < img->nsets; i++)
-		pw_nft_set_sort(&img->sets[i]);
+	pw_nft_image_seal(img);
 	return 0;
 }
 

@@ -87,11 +87,23 @@ extern const char *const pw_nft_log_prefixes[PW_CNT_NR];
 /* The counters a table with flow-log flags `flow_log` has (1 << c). */
 unsigned pw_nft_counters(unsigned flow_log);
 
+/*
+ * A set's digest is a keyed hash (SipHash-2-4) of its sorted elements,
+ * computed once per image (pw_nft_image_seal): the update skips a kept
+ * set whose count and digest match the old one's without reading its
+ * elements, which at 10k pods is most of a 330k-element table. The key
+ * is drawn at random once per process, so no manifest can aim at a
+ * collision; two different sets collide with probability 2^-64. Digests
+ * live in memory only (never in the kernel), and both images of a diff
+ * are digested with the same key.
+ */
 struct pw_nft_set {
 	char name[PW_NFT_NAME_MAX];
 	enum pw_nft_setkind kind;
 	struct pw_nft_elem *v;
 	size_t n, cap;
+	uint64_t digest; /* of v[0..n) when sealed */
+	bool sealed; /* digest computed; cleared by pw_nft_set_push */
 };
 
 /* Rules of a chain, by recipe: the two base chains are fixed; a class
@@ -119,6 +131,9 @@ struct pw_nft_chain {
 	enum pw_nft_chainkind kind;
 	unsigned mask;
 	char *comment;
+	uint64_t digest; /* of kind and comment (what cannot change in
+			  * place), when sealed */
+	bool sealed;
 };
 
 /* Sets and chains in the order nft creates them for the rendered text,
@@ -154,6 +169,28 @@ int pw_nft_set_push(struct pw_nft_set *s, struct pw_nft_elem *e);
 /* Sorts the elements (what the diff walks). */
 void pw_nft_set_sort(struct pw_nft_set *s);
 int pw_nft_elem_cmp(const struct pw_nft_elem *a, const struct pw_nft_elem *b);
+
+/*
+ * Computes every set's and chain's digest and marks them sealed, after
+ * sorting the sets; pw_nft_image_build and pw_nft_image_read do it, an
+ * image assembled by hand needs it after its last change. Without a
+ * random key (getrandom failed) nothing is sealed and the diff compares
+ * elements instead.
+ */
+void pw_nft_image_seal(struct pw_nft_image *img);
+
+/* Whether a and b are known equal without reading their elements: both
+ * sealed, same count, same digest. */
+bool pw_nft_set_same_digest(const struct pw_nft_set *a,
+			    const struct pw_nft_set *b);
+/* Whether chains a and b have the same kind and comment: by digest when
+ * both are sealed, else by comparing the comments. */
+bool pw_nft_chain_same_ident(const struct pw_nft_chain *a,
+			     const struct pw_nft_chain *b);
+
+/* SipHash-2-4 of p[0..n) under key (k[0] the first 8 key bytes, read
+ * little-endian); exposed for its test vectors. */
+uint64_t pw_nft_siphash(const uint64_t k[2], const void *p, size_t n);
 
 const struct pw_nft_set *pw_nft_image_set(const struct pw_nft_image *img,
 					  const char *name);

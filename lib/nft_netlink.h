@@ -52,4 +52,10 @@ int pw_nft_apply_image(const struct pw_nft_image *old,
 		       const struct pw_nft_image *new,
 		       struct pw_apply_stats *st, char **errmsg);
 
+/* The batch pw_nft_apply_image would send from old to new, built and
+ * counted into st (diff_ns: its cost) but not sent: for tests and
+ * benchmarks. 0 or -ENOMEM. */
+int pw_nft_diff_plan(const struct pw_nft_image *old,
+		     const struct pw_nft_image *new, struct pw_apply_stats *st);
+
 #endif

@@ -492,6 +492,8 @@ int pw_nft_image_read(struct pw_nft_image *img)
 		ret = read_objects(rd);
 	if (!ret && !complete(img))
 		ret = -EPROTO;
+	if (!ret)
+		pw_nft_image_seal(img);
 out_free:
 	if (rd->nl)
 		mnl_socket_close(rd->nl);

@@ -20,9 +20,10 @@
  * (and, for chains, comment) is kept where it is. The kernel lists sets
  * and chains in creation order, so a class added by an update lists after
  * the classes that were there, while a fresh load lists classes by id
- * (nft_render.c): the two tables hold the same objects with the same
- * contents, rules and element order, and differ only in the order of
- * whole objects, which no packet sees. Class ids do not depend on which
+ * (nft_render.c), and a concatenated interval set lists the elements an
+ * update added after the ones it kept: the two tables hold the same
+ * objects with the same contents and rules, and differ only in orders of
+ * creation, which no packet sees. Class ids do not depend on which
  * other classes exist (datapath.h), so a pod added or removed changes only
  * its vmap elements, the peer elements holding its addresses and at most
  * the class it creates or empties, never the names of the others.
@@ -149,6 +150,7 @@ struct plan {
 	size_t *set_match, *ch_match; /* new index -> old index, or SIZE_MAX */
 	struct name_ix *old_sets, *old_chains;
 	bool *rerule; /* per new chain: delete and write its rules again */
+	bool chains_dropped; /* some old chain is deleted or recreated */
 };
 
 /* Names of the old image's objects, sorted, for lookups by name. */
@@ -192,13 +194,6 @@ static struct name_ix *ix_chains(const struct pw_nft_image *img)
 	if (ix && img->nchains > 1)
 		qsort(ix, img->nchains, sizeof(*ix), name_ix_cmp);
 	return ix;
-}
-
-static bool same_chain(const struct pw_nft_chain *a,
-		       const struct pw_nft_chain *b)
-{
-	return a->kind == b->kind && !strcmp(a->comment ? a->comment : "",
-					     b->comment ? b->comment : "");
 }
 
 /*
@@ -321,12 +316,15 @@ static int plan_make(struct plan *p, const struct pw_nft_image *old,
 	for (size_t i = 0; i < nc; i++) {
 		p->ch_match[i] = ix_find(p->old_chains, old->nchains,
 					 new->chains[i].name);
-		compat[ns + i] = p->ch_match[i] != SIZE_MAX &&
-				 same_chain(&old->chains[p->ch_match[i]],
-					    &new->chains[i]);
+		compat[ns + i] =
+			p->ch_match[i] != SIZE_MAX &&
+			pw_nft_chain_same_ident(&old->chains[p->ch_match[i]],
+						&new->chains[i]);
 	}
 	plan_order(nc, old->nchains, p->ch_match, p->ch_new, p->ch_old,
 		   compat + ns);
+	for (size_t i = 0; i < old->nchains; i++)
+		p->chains_dropped |= p->ch_old[i] == DROP;
 	free(compat);
 	plan_rerule(p);
 	return 0;
@@ -353,8 +351,15 @@ static bool jumps_to_dropped(const struct plan *p, const char *jump)
 	return j != SIZE_MAX && p->ch_old[j] == DROP;
 }
 
+static bool is_vmap(enum pw_nft_setkind k)
+{
+	return k == PW_SK_VMAP_V4 || k == PW_SK_VMAP_V6 ||
+	       k == PW_SK_IFVMAP_V4 || k == PW_SK_IFVMAP_V6;
+}
+
 /* Merge of two sorted element lists: what goes, what comes. Entries
- * that jump to a recreated chain go and come back. */
+ * that jump to a recreated chain go and come back, so a map is skipped
+ * by digest only when no chain goes. */
 static int elem_diff(const struct plan *p, const struct pw_nft_set *o,
 		     const struct pw_nft_set *n, struct elist *del,
 		     struct elist *add)
@@ -362,9 +367,14 @@ static int elem_diff(const struct plan *p, const struct pw_nft_set *o,
 	size_t i = 0, j = 0;
 	int ret = 0;
 
-	/* Most sets do not change: elements have no padding and sets
-	 * without strings hold no pointers, so equal arrays memcmp equal. */
-	if (o->n == n->n &&
+	/* Most sets do not change: sealed images say so by digest without
+	 * reading the elements (nft_image.h). Unsealed, elements have no
+	 * padding and sets without strings hold no pointers, so equal
+	 * arrays memcmp equal. */
+	if (pw_nft_set_same_digest(o, n) &&
+	    !(p->chains_dropped && is_vmap(o->kind)))
+		return 0;
+	if (!(o->sealed && n->sealed) && o->n == n->n &&
 	    (!o->n ||
 	     (!o->v[0].jump && !memcmp(o->v, n->v, o->n * sizeof(*o->v)))))
 		return 0;
@@ -388,48 +398,14 @@ static int elem_diff(const struct plan *p, const struct pw_nft_set *o,
 	return ret;
 }
 
-/* Steps 1 and 6 for the kept sets: element deletions now, additions
- * remembered for later. */
 /*
- * A concatenated interval set (pipapo) lists its elements in the order
- * they went in: kept ones first, then added ones. That is the order of a
- * fresh load (sorted) only when every added element sorts after every
- * kept one. Otherwise the tail from the first added element on goes out
- * and comes back in order, in the same transaction: kept elements before
- * it stay, so the set ends up in sorted order again.
+ * Element deletions of the kept sets now (step 1), additions remembered
+ * for step 4. Exactly the difference goes to the kernel: a concatenated
+ * interval set (pipapo) then lists the added elements after the kept
+ * ones, where a fresh load lists them sorted. That order is the set's
+ * history, not its content (a lookup finds an element wherever it sits),
+ * so the state of B is the same (docs/DATAPATH.md, "The state of B").
  */
-static bool keeps_order(const struct pw_nft_set *n, const struct elist *add)
-{
-	if (n->kind != PW_SK_PORTS_V4 && n->kind != PW_SK_PORTS_V6)
-		return true;
-	return !add->n || (size_t)(n->v + n->n - add->v[0]) == add->n;
-}
-
-/* Widens del and add to the whole tail from add's first element. */
-static int refill_tail(const struct pw_nft_set *o, const struct pw_nft_set *n,
-		       struct elist *del, struct elist *add)
-{
-	const struct pw_nft_elem *first = add->v[0];
-	size_t d = 0, had = del->n;
-	struct elist out = { 0 };
-	int ret = 0;
-
-	/* del is a sorted subsequence of o: merge it with o's tail. */
-	for (size_t i = 0; i < o->n && !ret; i++) {
-		bool gone = d < had && del->v[d] == &o->v[i];
-
-		d += gone;
-		if (gone || pw_nft_elem_cmp(&o->v[i], first) >= 0)
-			ret = elist_push(&out, &o->v[i]);
-	}
-	free(del->v);
-	*del = out;
-	add->n = 0;
-	for (const struct pw_nft_elem *e = first; !ret && e < n->v + n->n; e++)
-		ret = elist_push(add, e);
-	return ret;
-}
-
 static int kept_set_diffs(struct pw_nl_batch *bt, const struct plan *p,
 			  struct elist *adds, struct pw_apply_stats *st)
 {
@@ -444,8 +420,6 @@ static int kept_set_diffs(struct pw_nl_batch *bt, const struct plan *p,
 		o = &p->old->sets[p->set_match[i]];
 		del.n = adds[i].n = 0;
 		ret = elem_diff(p, o, n, &del, &adds[i]);
-		if (!ret && !keeps_order(n, &adds[i]))
-			ret = refill_tail(o, n, &del, &adds[i]);
 		if (!ret && del.n)
 			pw_nl_elems(bt, false, n->name, del.v, del.n);
 		st->elems_removed += del.n;
@@ -547,8 +521,9 @@ static bool drifted(int err)
 	return err == -ENOENT || err == -EEXIST || err == -EBUSY;
 }
 
-static int send_diff(const struct pw_nft_image *old,
-		     const struct pw_nft_image *new, struct pw_apply_stats *st)
+/* Builds the batch from old to new; sends it when send says so. */
+static int diff(const struct pw_nft_image *old, const struct pw_nft_image *new,
+		struct pw_apply_stats *st, bool send)
 {
 	unsigned long long t0 = now_ns();
 	struct pw_nl_batch *bt;
@@ -565,11 +540,23 @@ static int send_diff(const struct pw_nft_image *old,
 	}
 	ret = build_diff(bt, &p, st);
 	st->diff_ns = now_ns() - t0;
-	if (!ret)
+	if (!ret && send)
 		ret = send_timed(bt, st);
 	pw_nl_batch_free(bt);
 	plan_free(&p);
 	return ret;
+}
+
+static int send_diff(const struct pw_nft_image *old,
+		     const struct pw_nft_image *new, struct pw_apply_stats *st)
+{
+	return diff(old, new, st, true);
+}
+
+int pw_nft_diff_plan(const struct pw_nft_image *old,
+		     const struct pw_nft_image *new, struct pw_apply_stats *st)
+{
+	return diff(old, new, st, false);
 }
 
 /* ---- the API -------------------------------------------------------- */

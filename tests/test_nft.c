@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "engine_fixture.h"
 #include "nft_image.h"
+#include "nft_netlink.h"
 
 /* ---- intervals ---------------------------------------------------------- */
 
@@ -844,6 +845,268 @@ static void test_stable_ids(void)
 	      fresh);
 }
 
+/* ---- digests: the update skips a set only when it did not change ------ */
+
+static void test_siphash(void)
+{
+	/* The reference vectors of SipHash-2-4: key 00..0f, messages
+	 * 00 01 .. (n-1) for n = 0, 7, 8 and 15. */
+	static const struct {
+		size_t n;
+		uint64_t want;
+	} vec[] = {
+		{ 0, 0x726fdb47dd0e0e31ull },
+		{ 7, 0xab0200f58b01d137ull },
+		{ 8, 0x93f5f5799a932462ull },
+		{ 15, 0xa129ca6149be45e5ull },
+	};
+	const uint64_t k[2] = { 0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull };
+	uint8_t msg[16];
+
+	for (size_t i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)i;
+	for (size_t i = 0; i < PW_ARRAY_SIZE(vec); i++)
+		CHECK(pw_nft_siphash(k, msg, vec[i].n) == vec[i].want,
+		      "siphash of %zu bytes: %016llx", vec[i].n,
+		      (unsigned long long)pw_nft_siphash(k, msg, vec[i].n));
+}
+
+static bool sets_equal(const struct pw_nft_set *a, const struct pw_nft_set *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (pw_nft_elem_cmp(&a->v[i], &b->v[i]))
+			return false;
+	return true;
+}
+
+/* A one-set image over a copy of s's elements (strings shared), with
+ * element i changed by mutation m, sealed. false: m does not apply. */
+static bool mutate(const struct pw_nft_set *s, size_t i, int m,
+		   struct pw_nft_image *img, struct pw_nft_set *t)
+{
+	static char other[] = "other";
+	struct pw_nft_elem *e;
+
+	*t = *s;
+	t->v = malloc((s->n + 1) * sizeof(*t->v));
+	if (!t->v)
+		return false;
+	memcpy(t->v, s->v, s->n * sizeof(*t->v));
+	e = &t->v[i];
+	switch (m) {
+	case 0:
+		e->key[e->klen - 1] ^= 1;
+		break;
+	case 1:
+		e->key[0] ^= 0x80;
+		break;
+	case 2:
+		e->interval_end = !e->interval_end;
+		break;
+	case 3:
+		e->open = !e->open;
+		break;
+	case 4:
+		e->verdict ^= 1;
+		break;
+	case 5:
+		e->jump = e->jump && !strcmp(e->jump, other) ? NULL : other;
+		break;
+	case 6:
+		e->comment = e->comment ? NULL : other;
+		break;
+	case 7:
+		memmove(e, e + 1, (--t->n - i) * sizeof(*e));
+		break;
+	case 8:
+		t->v[t->n++] = *e;
+		e->key[e->klen - 1] ^= 2;
+		break;
+	default:
+		free(t->v);
+		return false;
+	}
+	memset(img, 0, sizeof(*img));
+	img->sets = t;
+	img->nsets = 1;
+	pw_nft_image_seal(img);
+	return true;
+}
+
+/* Every one-element change of every set of img changes its digest. */
+static unsigned mutations_seen(const struct pw_nft_image *img, unsigned *tried)
+{
+	unsigned missed = 0;
+
+	for (size_t s = 0; s < img->nsets; s++) {
+		const struct pw_nft_set *set = &img->sets[s];
+		struct pw_nft_image one;
+		struct pw_nft_set t;
+
+		for (size_t i = 0; i < set->n; i += 1 + set->n / 8)
+			for (int m = 0; mutate(set, i, m, &one, &t); m++) {
+				(*tried)++;
+				if (sets_equal(&t, set))
+					(*tried)--; /* a no-op change */
+				else if (pw_nft_set_same_digest(&t, set))
+					missed++;
+				free(t.v);
+			}
+	}
+	return missed;
+}
+
+/* A shallow copy of img with nothing sealed: the diff compares elements. */
+static void unsealed(const struct pw_nft_image *img, struct pw_nft_image *u)
+{
+	*u = *img;
+	u->sets = malloc((img->nsets + 1) * sizeof(*u->sets));
+	u->chains = malloc((img->nchains + 1) * sizeof(*u->chains));
+	if (!u->sets || !u->chains)
+		abort();
+	memcpy(u->sets, img->sets, img->nsets * sizeof(*u->sets));
+	memcpy(u->chains, img->chains, img->nchains * sizeof(*u->chains));
+	for (size_t i = 0; i < u->nsets; i++)
+		u->sets[i].sealed = false;
+	for (size_t i = 0; i < u->nchains; i++)
+		u->chains[i].sealed = false;
+}
+
+static bool same_plan(const struct pw_nft_image *a,
+		      const struct pw_nft_image *b)
+{
+	struct pw_apply_stats x, y;
+	struct pw_nft_image ua, ub;
+	bool same;
+
+	unsealed(a, &ua);
+	unsealed(b, &ub);
+	same = !pw_nft_diff_plan(a, b, &x) && !pw_nft_diff_plan(&ua, &ub, &y);
+	x.diff_ns = y.diff_ns = 0;
+	same = same && !memcmp(&x, &y, sizeof(x));
+	free(ua.sets);
+	free(ua.chains);
+	free(ub.sets);
+	free(ub.chains);
+	return same;
+}
+
+/*
+ * A class chain whose comment changes is recreated, and the map entries
+ * that jump to it go and come back although the maps did not change:
+ * the digest must not skip them. false when img has no class chain that
+ * a map entry jumps to.
+ */
+static bool renamed_chain_plan(const struct pw_nft_image *img, unsigned *bad)
+{
+	static char renamed[] = "renamed";
+	const struct pw_nft_set *m = pw_nft_image_set(img, "ingress_v4");
+	struct pw_apply_stats st;
+	struct pw_nft_image u;
+	size_t c = 0;
+
+	if (!m || !m->n || !m->v[0].jump)
+		return false;
+	while (c < img->nchains && strcmp(img->chains[c].name, m->v[0].jump))
+		c++;
+	if (c == img->nchains)
+		return false;
+	unsealed(img, &u);
+	u.chains[c].comment = renamed;
+	pw_nft_image_seal(&u);
+	*bad += !same_plan(img, &u);
+	*bad += pw_nft_diff_plan(img, &u, &st) || st.chains_added != 1 ||
+		st.chains_removed != 1 || !st.elems_added ||
+		st.elems_added != st.elems_removed;
+	free(u.sets);
+	free(u.chains);
+	return true;
+}
+
+/* Sets of a and b under the same name: skipped by digest exactly when
+ * their elements are the same. */
+static unsigned digest_agrees(const struct pw_nft_image *a,
+			      const struct pw_nft_image *b, unsigned *changed,
+			      unsigned *kept)
+{
+	unsigned bad = 0;
+
+	for (size_t i = 0; i < b->nsets; i++) {
+		const struct pw_nft_set *o =
+			pw_nft_image_set(a, b->sets[i].name);
+		bool eq;
+
+		if (!o)
+			continue;
+		eq = sets_equal(o, &b->sets[i]);
+		bad += eq != pw_nft_set_same_digest(o, &b->sets[i]);
+		*changed += !eq;
+		*kept += eq;
+	}
+	return bad;
+}
+
+/*
+ * Random clusters, and the same with one pod more: a set is skipped by
+ * digest exactly when its elements did not change, the plan of the
+ * update is the same as when every element is compared, and every
+ * one-element change (key, flags, verdict, jump, comment, one element
+ * less or more) of every set changes its digest.
+ */
+static void test_digest(void)
+{
+	unsigned bad = 0, plans = 0, missed = 0, tried = 0, changed = 0,
+		 kept = 0, renames = 0;
+
+	test_siphash();
+	for (unsigned r = 0; r < 100; r++) {
+		uint64_t seed = rng_state;
+		struct pw_cluster *c1 = rand_cluster_extra(false), *c2;
+		struct pw_engine *e1 = pw_engine_new(c1), *e2;
+		struct pw_ruleset *a = e1 ? pw_ruleset_new(e1, "node1") : NULL;
+		const struct pw_nft_image *ia, *ib;
+		struct pw_ruleset *b;
+
+		rng_state = seed;
+		c2 = rand_cluster_extra(true);
+		e2 = pw_engine_new(c2);
+		b = e2 ? pw_ruleset_new(e2, "node1") : NULL;
+		ia = a ? pw_nft_ruleset_image(a) : NULL;
+		ib = b ? pw_nft_ruleset_image(b) : NULL;
+		CHECK(ia && ib, "digest: round %u builds", r);
+		if (ia && ib) {
+			bad += digest_agrees(ia, ib, &changed, &kept);
+			bad += digest_agrees(ib, ia, &changed, &kept);
+			plans += !same_plan(ia, ib) + !same_plan(ib, ia) +
+				 !same_plan(ia, ia);
+			if (r < 20)
+				missed += mutations_seen(ib, &tried);
+			renames += renamed_chain_plan(ib, &plans);
+		}
+		pw_ruleset_free(a);
+		pw_ruleset_free(b);
+		pw_engine_free(e1);
+		pw_engine_free(e2);
+		fx_free(c1);
+		fx_free(c2);
+	}
+	CHECK(!bad, "digest: %u sets skipped though changed, or not though not",
+	      bad);
+	CHECK(!plans, "digest: %u plans differ from comparing every element",
+	      plans);
+	CHECK(!missed, "digest: %u of %u one-element changes not seen", missed,
+	      tried);
+	CHECK(changed > 100 && kept > 100 && tried > 1000 && renames > 20,
+	      "digest: only %u changed, %u kept sets, %u mutations, %u "
+	      "renamed chains",
+	      changed, kept, tried, renames);
+	printf("digest: %u changed and %u kept sets, %u mutations seen, %u "
+	       "renamed chains\n",
+	       changed, kept, tried, renames);
+}
+
 static void test_random_clusters(void)
 {
 	unsigned bad = 0, rounds = 400;
@@ -1072,6 +1335,7 @@ int main(void)
 	test_boxes();
 	test_random_clusters();
 	test_stable_ids();
+	test_digest();
 	test_long_names();
 	test_golden();
 	return check_done("test_nft");

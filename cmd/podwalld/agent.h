@@ -38,6 +38,8 @@ void hist_observe(struct hist *h, double v);
 /* The q-quantile (0..1) estimated from the buckets' upper bounds. */
 double hist_quantile(const struct hist *h, double q);
 
+#define AGENT_MAX_POD_CIDRS 16
+
 struct metrics {
 	uint64_t reconciles_ok, reconciles_invalid, reconciles_failed;
 	uint64_t events[4]; /* by enum src_event */
@@ -45,10 +47,15 @@ struct metrics {
 	uint64_t apply_errors;
 	uint64_t full_loads, incremental_updates;
 	uint64_t drift_repairs; /* the kernel's table differed from ours */
+	uint64_t route_changes; /* route/link notifications that matter */
+	uint64_t rebinds; /* route-driven transactions that changed the table */
 	double last_apply_unix; /* 0: never */
 	struct hist reconcile_seconds;
 	struct hist latency_seconds; /* event emitted -> kernel updated */
 	size_t chains, sets, elements, local_pods;
+	/* Local pod addresses bound to their interface (anti-spoofing), and
+	 * those without a route to a pod interface yet. */
+	size_t bound, unbound;
 	size_t cluster_objects[PW_KIND_NR]; /* in the applied cluster */
 	/* Where the last reconcile spent its time: reading the store into
 	 * a cluster, compiling engine and ruleset, the kernel transaction. */
@@ -88,6 +95,13 @@ struct agent {
 	/* The conntrack sweep's thread (ctsweep.c); NULL with --no-ct-sweep. */
 	struct ctsweep *ct;
 	bool ct_due; /* the last transaction changed the ruleset */
+	/* --pod-cidr: this node's pod ranges (or the cluster's), fail-closed. */
+	const char *pod_cidrs[AGENT_MAX_POD_CIDRS];
+	size_t npod_cidrs;
+	bool warned_open; /* logged once: no pod range, fail-closed is off */
+	/* Routes or links changed since the last bind (routes.c): first and
+	 * last notification, 0 when nothing is pending. */
+	uint64_t rebind_first_ns, rebind_last_ns;
 	struct metrics m;
 };
 
@@ -125,6 +139,14 @@ void ctsweep_free(struct ctsweep *s);
 /* Its series on the /metrics page (zeros for NULL). */
 void ctsweep_metrics(struct ctsweep *s, FILE *f);
 
+/*
+ * Binds the local pods' interfaces again for the ruleset last applied
+ * (the cluster and engine of the published snapshot) and moves the kernel
+ * to it, after routes or links changed. Does nothing when a reconcile is
+ * due anyway (it binds too). 0 or -errno (logged; a reconcile follows).
+ */
+int agent_rebind(struct agent *a);
+
 /* metrics.c */
 void metrics_init(struct metrics *m);
 /* The /metrics page; malloc'd, NULL on failure. */
@@ -141,6 +163,19 @@ void loop_del(struct loop *l, int fd);
 
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr)-offsetof(type, member)))
+
+/*
+ * routes.c: rtnetlink route and link changes (RTNLGRP_LINK, _IPV4_ROUTE,
+ * _IPV6_ROUTE) on the loop; changed(arg, n) after each read that saw n
+ * notifications that can change which interface leads to a pod. NULL +
+ * errno.
+ */
+typedef void routes_changed_fn(void *arg, unsigned int n);
+struct routes;
+struct routes *routes_new(struct loop *l, routes_changed_fn *changed,
+			  void *arg);
+/* NULL is a no-op. */
+void routes_free(struct routes *r);
 
 /* http.c: /metrics, /healthz, /readyz on a nonblocking socket. */
 struct http;

@@ -68,6 +68,7 @@ struct daemon {
 	bool no_ct_sweep;
 	uint64_t retry_ns;
 	struct http *http;
+	struct routes *routes; /* route and link changes: rebind (routes.c) */
 };
 
 static void arm(struct daemon *d, uint64_t at_ns)
@@ -82,14 +83,33 @@ static void arm(struct daemon *d, uint64_t at_ns)
 	timerfd_settime(d->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-/* When the store needs enforcing: settle, or retry after a failure. */
+/* The end of a burst that began at first and was last seen at last. */
+static uint64_t settle_at(uint64_t first, uint64_t last)
+{
+	uint64_t at = last + SETTLE_NS, now = mono_ns();
+
+	if (first && at > first + SETTLE_MAX_NS)
+		at = first + SETTLE_MAX_NS;
+	return at > now ? at : now + 1;
+}
+
+/*
+ * When the store needs enforcing: settle, or retry after a failure; or,
+ * with the store enforced, when routes changed: the same settling, so a
+ * network plugin wiring a pod (link, address, routes) binds once.
+ */
 static void schedule(struct daemon *d)
 {
 	struct agent *a = &d->a;
-	uint64_t at;
 
-	if (!a->dirty || !agent_synced(a))
+	if (!agent_synced(a))
 		return;
+	if (!a->dirty) {
+		if (a->rebind_first_ns)
+			arm(d,
+			    settle_at(a->rebind_first_ns, a->rebind_last_ns));
+		return;
+	}
 	if (a->apply_failed) {
 		struct itimerspec cur;
 
@@ -100,10 +120,7 @@ static void schedule(struct daemon *d)
 		arm(d, mono_ns() + d->retry_ns);
 		return;
 	}
-	at = a->last_ns + SETTLE_NS;
-	if (a->first_ns && at > a->first_ns + SETTLE_MAX_NS)
-		at = a->first_ns + SETTLE_MAX_NS;
-	arm(d, at > mono_ns() ? at : mono_ns() + 1);
+	arm(d, settle_at(a->first_ns, a->last_ns));
 }
 
 static void on_evq(struct handler *h, uint32_t events)
@@ -124,8 +141,14 @@ static void on_timer(struct handler *h, uint32_t events)
 
 	if (read(d->timer_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return;
-	if (!d->a.dirty || !agent_synced(&d->a))
+	if (!agent_synced(&d->a))
 		return;
+	if (!d->a.dirty) {
+		if (d->a.rebind_first_ns)
+			agent_rebind(&d->a); /* on failure: dirty, retried */
+		schedule(d);
+		return;
+	}
 	if (agent_reconcile(&d->a) && d->a.apply_failed) {
 		d->retry_ns = d->retry_ns ? 2 * d->retry_ns : RETRY_MIN_NS;
 		if (d->retry_ns > RETRY_MAX_NS)
@@ -158,6 +181,18 @@ static int arm_verify(struct daemon *d)
 	if (timerfd_settime(d->verify_fd, 0, &its, NULL))
 		return -errno;
 	return loop_add(&d->l, d->verify_fd, EPOLLIN, &d->verify_h);
+}
+
+static void on_routes(void *arg, unsigned int n)
+{
+	struct daemon *d = arg;
+	uint64_t now = mono_ns();
+
+	d->a.m.route_changes += n;
+	if (!d->a.rebind_first_ns)
+		d->a.rebind_first_ns = now;
+	d->a.rebind_last_ns = now;
+	schedule(d);
 }
 
 static void on_signal(struct handler *h, uint32_t events)
@@ -275,7 +310,8 @@ static void usage(FILE *f)
 	fputs("usage: podwalld (--manifests DIR | --kubeconfig FILE) "
 	      "[--node NAME] [--metrics-addr HOST:PORT]\n"
 	      "                [--verify-interval SECONDS]\n"
-	      "                [--ct-sweep-interval SECONDS | --no-ct-sweep]\n" FLOWLOG_USAGE
+	      "                [--ct-sweep-interval SECONDS | --no-ct-sweep]\n"
+	      "                [--pod-cidr CIDR]...\n" FLOWLOG_USAGE
 	      "Enforces the NetworkPolicies of the manifests in DIR (watched "
 	      "for changes), or of\nthe Kubernetes API (--kubeconfig, or "
 	      "in-cluster with neither option), in the\ncurrent network "
@@ -291,6 +327,7 @@ static const struct option opts[] = {
 	{ "verify-interval", required_argument, NULL, 'v' },
 	{ "ct-sweep-interval", required_argument, NULL, 'c' },
 	{ "no-ct-sweep", no_argument, NULL, 'C' },
+	{ "pod-cidr", required_argument, NULL, 'p' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	FLOWLOG_LONGOPTS,
@@ -332,6 +369,49 @@ static bool parse_interval(const char *s, unsigned *out)
 		return false;
 	*out = (unsigned)v;
 	return true;
+}
+
+/*
+ * Whether text is a CIDR the datapath takes, asked of the datapath itself
+ * (a ruleset of an empty cluster), so the agent accepts exactly what
+ * `podwall apply --pod-cidr` does.
+ */
+static bool cidr_ok(const char *text)
+{
+	struct pw_cluster *c = pw_cluster_new();
+	struct pw_diags *d = pw_diags_new();
+	struct pw_engine *e = NULL;
+	struct pw_ruleset *rs = NULL;
+	bool ok = false;
+
+	if (c && d && !pw_cluster_finalize(c, d))
+		e = pw_engine_new(c);
+	if (e)
+		rs = pw_ruleset_new(e, NULL);
+	if (rs)
+		ok = !pw_ruleset_add_pod_cidr(rs, text);
+	pw_ruleset_free(rs);
+	pw_engine_free(e);
+	pw_diags_free(d);
+	pw_cluster_free(c);
+	return ok;
+}
+
+static int pod_cidr_opt(struct agent *a, const char *text)
+{
+	if (a->npod_cidrs == AGENT_MAX_POD_CIDRS) {
+		fprintf(stderr, "podwalld: at most %d --pod-cidr\n",
+			AGENT_MAX_POD_CIDRS);
+		return -1;
+	}
+	if (!cidr_ok(text)) {
+		fputs("podwalld: --pod-cidr: not a CIDR: ", stderr);
+		fputs(text, stderr);
+		fputc('\n', stderr);
+		return -1;
+	}
+	a->pod_cidrs[a->npod_cidrs++] = text;
+	return 0;
 }
 
 /* 0 to run, 1 done (help/version), -1 usage error. */
@@ -379,6 +459,10 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			break;
 		case 'C':
 			d->no_ct_sweep = true;
+			break;
+		case 'p':
+			if (pod_cidr_opt(a, optarg))
+				return -1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -442,6 +526,12 @@ static int setup(struct daemon *d)
 		if (!a->ct)
 			return -errno;
 	}
+	d->routes = routes_new(&d->l, on_routes, d);
+	if (!d->routes) {
+		alog("error", "routes", "error", strerror(errno), "hint",
+		     "cannot watch the routes to the pods (rtnetlink)", NULL);
+		return -errno;
+	}
 	d->http = http_new(a->metrics_addr, a, &d->l);
 	if (!d->http) {
 		alog("error", "metrics", "addr", a->metrics_addr, "error",
@@ -458,6 +548,7 @@ static void teardown(struct daemon *d)
 	for (size_t i = 0; i < a->nsrcs; i++)
 		a->srcs[i]->ops->free(a->srcs[i]);
 	http_free(d->http);
+	routes_free(d->routes);
 	flowlog_free(a->flowlog); /* writes what it folded */
 	ctsweep_free(a->ct); /* before the snapshot it reads goes */
 	pw_ruleset_free(a->applied);

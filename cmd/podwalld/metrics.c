@@ -163,6 +163,22 @@ static void render_sizes(FILE *f, const struct agent *a)
 	      (double)m->elements);
 	gauge(f, "podwall_local_pods", "Local pods enforced on this node.",
 	      (double)m->local_pods);
+	gauge(f, "podwall_pod_addresses_bound",
+	      "Local pod addresses bound to the interface the route to them "
+	      "leads to (anti-spoofing).",
+	      (double)m->bound);
+	gauge(f, "podwall_pod_addresses_unbound",
+	      "Local pod addresses without a direct route to a pod interface "
+	      "(not wired yet, or not routed): not checked for spoofing.",
+	      (double)m->unbound);
+	counter(f, "podwall_route_changes_total",
+		"Route and link notifications that can change which interface "
+		"leads to a pod.",
+		m->route_changes);
+	counter(f, "podwall_rebinds_total",
+		"Route or link changes that changed the table's interface "
+		"bindings (without a cluster event).",
+		m->rebinds);
 }
 
 static void render_times(FILE *f, const struct agent *a)

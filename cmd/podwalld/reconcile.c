@@ -298,15 +298,17 @@ static double now_unix(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Numbers for a log line, each formatted into its own slot. */
+/* Numbers for a log line, each formatted into its own slot: as many
+ * slots as the longest line has numbers (log_applied). */
+#define NUMBUF_SLOTS 16
 struct numbuf {
-	char s[10][24];
+	char s[NUMBUF_SLOTS][24];
 	size_t n;
 };
 
 static const char *count(struct numbuf *nb, size_t v)
 {
-	char *out = nb->s[nb->n++ % 10];
+	char *out = nb->s[nb->n++ % NUMBUF_SLOTS];
 
 	snprintf(out, sizeof(nb->s[0]), "%zu", v);
 	return out;
@@ -314,7 +316,7 @@ static const char *count(struct numbuf *nb, size_t v)
 
 static const char *ms(struct numbuf *nb, uint64_t ns)
 {
-	char *out = nb->s[nb->n++ % 10];
+	char *out = nb->s[nb->n++ % NUMBUF_SLOTS];
 
 	snprintf(out, sizeof(nb->s[0]), "%.3f", (double)ns / 1e6);
 	return out;
@@ -327,10 +329,20 @@ static void log_applied(const struct agent *a, size_t events, uint64_t worst)
 
 	alog("info", "applied", "chains", count(&nb, m->chains), "sets",
 	     count(&nb, m->sets), "elements", count(&nb, m->elements),
-	     "local_pods", count(&nb, m->local_pods), "events",
+	     "local_pods", count(&nb, m->local_pods), "bound",
+	     count(&nb, m->bound), "unbound", count(&nb, m->unbound), "events",
 	     count(&nb, events), "max_latency_ms", ms(&nb, worst), "build_ms",
 	     ms(&nb, m->stage_ns[0]), "compile_ms", ms(&nb, m->stage_ns[1]),
 	     "kernel_ms", ms(&nb, m->stage_ns[2]), "cpu_ms", ms(&nb, m->cpu_ns),
+	     NULL);
+}
+
+static void log_rebind(const struct agent *a, const char *what, uint64_t ns)
+{
+	struct numbuf nb = { .n = 0 };
+
+	alog("info", "rebind", "bound", count(&nb, a->m.bound), "unbound",
+	     count(&nb, a->m.unbound), "changes", what, "ms", ms(&nb, ns),
 	     NULL);
 }
 
@@ -349,6 +361,51 @@ static void publish(struct agent *a, struct pw_cluster *c,
 		return;
 	}
 	snap_slot_publish(a->enforced, s);
+}
+
+static bool is_local(const struct agent *a, const struct pw_cluster *c,
+		     size_t i)
+{
+	const char *node = pw_cluster_pod_node(c, i);
+
+	if (pw_cluster_pod_host_network(c, i) || pw_cluster_pod_finished(c, i))
+		return false; /* not enforced: the engine's rule */
+	return !a->cfg.node || (node && !strcmp(node, a->cfg.node));
+}
+
+static int addr_cmp(const void *x, const void *y)
+{
+	return memcmp(x, y, sizeof(struct pw_addr));
+}
+
+/*
+ * The bound addresses, and the local pod addresses that have no route
+ * to a pod interface (not wired yet, or not routed): counted from the
+ * cluster, addresses claimed twice once, as the ruleset keeps them.
+ */
+static void count_bound(struct agent *a, const struct pw_cluster *c,
+			const struct pw_ruleset *rs)
+{
+	size_t npods = pw_cluster_count(c, PW_KIND_POD), n = 0, uniq = 0;
+	struct pw_addr *v = calloc(2 * npods + 1, sizeof(*v));
+
+	a->m.bound = pw_ruleset_bound_count(rs);
+	a->m.unbound = 0;
+	if (!v)
+		return; /* a gauge one reconcile old is better than none */
+	for (size_t i = 0; i < npods; i++) {
+		size_t k;
+
+		if (!is_local(a, c, i))
+			continue;
+		k = pw_cluster_pod_addrs(c, i, &v[n], 2);
+		n += k > 2 ? 2 : k; /* a pod has one address per family */
+	}
+	qsort(v, n, sizeof(*v), addr_cmp);
+	for (size_t i = 0; i < n; i++)
+		uniq += !i || addr_cmp(&v[i], &v[i - 1]);
+	a->m.unbound = uniq > a->m.bound ? uniq - a->m.bound : 0;
+	free(v);
 }
 
 static void applied(struct agent *a, const struct pw_cluster *c,
@@ -371,6 +428,7 @@ static void applied(struct agent *a, const struct pw_cluster *c,
 	a->m.sets = pw_ruleset_set_count(rs);
 	a->m.elements = pw_ruleset_element_count(rs);
 	a->m.local_pods = pw_ruleset_local_count(rs);
+	count_bound(a, c, rs);
 	a->m.last_apply_unix = now_unix();
 	pw_ruleset_free(a->applied);
 	a->applied = rs;
@@ -390,13 +448,63 @@ static void give_back_memory(void)
 	malloc_trim(0); /* about 1.5 ms at 10k pods, after the transaction */
 }
 
+/* Once: without pod ranges an address nobody knows is not dropped. */
+static void warn_open(struct agent *a, const struct pw_ruleset *rs)
+{
+	if (a->warned_open || pw_ruleset_range_count(rs) || a->npod_cidrs)
+		return;
+	a->warned_open = true;
+	alog("warning", "fail-closed", "node", a->cfg.node, "pod_ranges",
+	     "none", "hint",
+	     "no Node with spec.podCIDRs and no --pod-cidr: addresses of pods "
+	     "not known yet are not dropped",
+	     NULL);
+}
+
+/*
+ * The ruleset of this node for engine e, as `podwall apply` makes it:
+ * the --pod-cidr ranges (fail-closed), the flow log's statements, and
+ * the local pods bound to the interfaces the routes of this namespace
+ * lead to now (anti-spoofing). Clears the pending route changes: the
+ * bind reads the routes as they are. NULL + errno.
+ */
+static struct pw_ruleset *ruleset_make(struct agent *a,
+				       const struct pw_engine *e)
+{
+	struct pw_ruleset *rs = pw_ruleset_new(e, a->cfg.node);
+	int ret = rs ? 0 : -errno;
+
+	for (size_t i = 0; i < a->npod_cidrs && !ret; i++)
+		ret = pw_ruleset_add_pod_cidr(rs, a->pod_cidrs[i]);
+	if (ret) { /* the ranges were checked at start: ENOMEM */
+		pw_ruleset_free(rs);
+		errno = -ret;
+		return NULL;
+	}
+	if (a->flow.path) /* flags are known: cannot fail */
+		pw_ruleset_set_flow_log(
+			rs,
+			PW_FLOW_LOG_DENIED |
+				(a->flow.allowed ? PW_FLOW_LOG_ALLOWED : 0),
+			a->flow.group);
+	if (a->cfg.node)
+		warn_open(a, rs);
+	a->rebind_first_ns = a->rebind_last_ns = 0;
+	ret = pw_ruleset_bind_interfaces(rs);
+	if (ret < 0) /* the rest of the table still holds */
+		alog("warning", "bind", "error", strerror(-ret), "hint",
+		     "cannot read the routes to the pods: anti-spoofing is off",
+		     NULL);
+	return rs;
+}
+
 /* On success the cluster belongs to the published snapshot. */
 static int compile_apply(struct agent *a, struct pw_cluster *c,
 			 uint64_t cpu0)
 {
 	uint64_t t0 = mono_ns();
 	struct pw_engine *e = pw_engine_new(c);
-	struct pw_ruleset *rs = e ? pw_ruleset_new(e, a->cfg.node) : NULL;
+	struct pw_ruleset *rs = e ? ruleset_make(a, e) : NULL;
 	char *msg = NULL;
 	int ret;
 
@@ -405,12 +513,6 @@ static int compile_apply(struct agent *a, struct pw_cluster *c,
 		pw_engine_free(e);
 		return -ENOMEM;
 	}
-	if (a->flow.path) /* flags are known: cannot fail */
-		pw_ruleset_set_flow_log(
-			rs,
-			PW_FLOW_LOG_DENIED |
-				(a->flow.allowed ? PW_FLOW_LOG_ALLOWED : 0),
-			a->flow.group);
 	a->m.stage_ns[1] = mono_ns() - t0;
 	t0 = mono_ns();
 	ret = kernel_apply(a, rs, &msg);
@@ -461,4 +563,72 @@ int agent_reconcile(struct agent *a)
 	}
 	hist_observe(&a->m.reconcile_seconds, (double)(mono_ns() - t0) / 1e9);
 	return ret;
+}
+
+/*
+ * After routes or links changed: the ruleset of the engine enforced now,
+ * bound again, replaces the one applied. The diff is the binding's
+ * elements, or nothing (an empty transaction: routes that led to no
+ * local pod). The engine is the published snapshot's, which other
+ * threads read too: compiling reads it and writes nothing.
+ */
+/*
+ * The snapshot of the ruleset applied, or NULL when a reconcile binds
+ * instead: one is due, none succeeded yet, or the last one could not
+ * publish its snapshot (rebinding with the older engine would undo it),
+ * in which case one is made due.
+ */
+static struct snap *applied_snap(struct agent *a)
+{
+	struct snap *s;
+
+	if (!a->applied || a->dirty)
+		return NULL;
+	s = snap_slot_get(a->enforced);
+	if (s && snap_generation(s) == a->generation)
+		return s;
+	snap_put(s);
+	a->dirty = true;
+	return NULL;
+}
+
+int agent_rebind(struct agent *a)
+{
+	struct pw_apply_stats st = { .full = 0 };
+	uint64_t t0 = mono_ns();
+	struct snap *s = applied_snap(a);
+	struct pw_ruleset *rs = s ? ruleset_make(a, snap_engine(s)) : NULL;
+	char *msg = NULL, what[256];
+	int ret = 0;
+
+	if (!s) {
+		a->rebind_first_ns = a->rebind_last_ns = 0;
+		return 0;
+	}
+	if (!rs)
+		ret = -errno;
+	else
+		ret = pw_ruleset_update(a->applied, rs, &st, &msg);
+	if (ret) {
+		a->m.apply_errors++;
+		a->apply_failed = true;
+		a->dirty = true; /* a whole reconcile, with its backoff */
+		alog("error", "rebind", "error", strerror(-ret), "nft", msg,
+		     "hint", pw_datapath_hint(ret), NULL);
+		free(msg);
+		pw_ruleset_free(rs);
+		snap_put(s);
+		return ret;
+	}
+	count_bound(a, snap_cluster(s), rs);
+	snap_put(s);
+	pw_ruleset_free(a->applied);
+	a->applied = rs;
+	if (!changed_anything(&st))
+		return 0;
+	a->m.rebinds++;
+	a->m.elements = pw_ruleset_element_count(rs);
+	pw_apply_stats_format(&st, what, sizeof(what));
+	log_rebind(a, what, mono_ns() - t0);
+	return 0;
 }

@@ -16,122 +16,21 @@
 # removed on exit, also on failure or Ctrl-C. Prints "agent_churn: N
 # passed, N failed".
 
-# Cleanup and the polled conditions run from a trap and from until_true,
+# The polled conditions run from t_until (tests/netns/lib.sh),
 # which shellcheck cannot see.
 # shellcheck disable=SC2317
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+PW_TEST=agent_churn
+. tests/netns/lib.sh
 
-BUILD=${BUILD:-build-san}
-case $BUILD in
-/*) BIN=$BUILD ;;
-*) BIN=$(pwd)/$BUILD ;;
-esac
-PODWALL=$BIN/podwall
-PODWALLD=$BIN/podwalld
-RUN=pwch$$
 NODE=$RUN-node
-FRESH=$RUN-fresh
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/podwall-churn.XXXXXX") || exit 2
 M=$TMP/manifests
-URL=http://127.0.0.1:9469
-AGENT=
 ROUNDS=10
+T_LOGS=$T_AGENT_LOG
 
-passed=0
-failed=0
-
-cleanup() {
-	[ -n "$AGENT" ] && kill -9 "$AGENT" 2>/dev/null
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-		case $ns in
-		"$RUN"-*) ip netns del "$ns" 2>/dev/null ;;
-		esac
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 2' INT TERM HUP
-
-ok() {
-	passed=$((passed + 1))
-}
-
-fail() {
-	echo "FAIL agent_churn: $*"
-	failed=$((failed + 1))
-}
-
-check() {
-	what=$1
-	shift
-	if "$@"; then ok; else fail "$what"; fi
-}
-
-finish() {
-	if [ "$failed" -ne 0 ] && [ -f "$TMP/agent.log" ]; then
-		echo "--- agent log (last 20 lines)"
-		tail -n 20 "$TMP/agent.log"
-	fi
-	echo "agent_churn: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
-
-if [ "$(id -u)" != 0 ]; then
-	echo "agent_churn: needs root (network namespaces, nftables)"
-	fail "not root"
-	finish
-fi
-for b in "$PODWALL" "$PODWALLD"; do
-	[ -x "$b" ] || {
-		fail "not built: $b"
-		finish
-	}
-done
-
-in_ns() {
-	_in_ns=$1
-	shift
-	ip netns exec "$_in_ns" "$@"
-}
-
-scrape() { # PATH
-	in_ns "$NODE" curl -s --max-time 2 "$URL$1"
-}
-
-applied_count() {
-	scrape /metrics |
-		awk '$1 == "podwall_reconciles_total{result=\"ok\"}" { print $2 }'
-}
-
-ready() {
-	[ "$(in_ns "$NODE" curl -s -o /dev/null -w '%{http_code}' \
-		--max-time 2 "$URL/readyz")" = 200 ]
-}
-
-# applied_since N: a reconcile after the N-th succeeded and the agent is
-# ready (the kernel holds what the store holds).
-applied_since() {
-	_n=$(applied_count)
-	[ -n "$_n" ] && [ "$_n" -gt "$1" ] && ready
-}
-
-# until TRIES COMMAND...: polls a condition every 0.1 s (bounded).
-until_true() {
-	_tries=$1
-	shift
-	while [ "$_tries" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		_tries=$((_tries - 1))
-	done
-	return 1
-}
-
-table() { # NETNS: the table without counters
-	in_ns "$1" nft -s list table inet podwall 2>/dev/null
-}
+needs ip nft curl
+t_built "$PODWALL" "$PODWALLD"
 
 # ---- the cluster ----------------------------------------------------------
 #
@@ -255,43 +154,40 @@ remove_round() { # R
 mkdir -p "$M"
 : >"$TMP/removed"
 base >"$M/base.yaml"
-if ! ip netns add "$NODE" || ! in_ns "$NODE" ip link set lo up; then
+if ! t_node "$NODE"; then
 	fail "cannot make the node namespace"
 	finish
 fi
-ip netns exec "$NODE" "$PODWALLD" --manifests "$M" --node n1 \
-	>>"$TMP/agent.log" 2>&1 &
-AGENT=$!
-check "the agent becomes ready" until_true 200 ready
+t_agent_start "$NODE" --manifests "$M" --node n1
+check "the agent becomes ready" t_agent_wait_ready "$NODE" 200
 
 bursts=0
 r=0
 while [ "$r" -lt "$ROUNDS" ]; do
-	n=$(applied_count)
+	n=$(t_applied "$NODE")
 	add_round "$r"
 	[ "$r" -gt 0 ] && remove_round $((r - 1))
 	# every other burst is waited for, the others run into the next
 	if [ $((r % 2)) = 1 ]; then
-		until_true 300 applied_since "$n" || fail "round $r not applied"
+		t_agent_wait_applied "$NODE" "$n" 300 ||
+			fail "round $r not applied"
 	fi
 	r=$((r + 1))
 done
-n=$(applied_count)
+n=$(t_applied "$NODE")
 remove_round $((ROUNDS - 1))
-check "the last burst is applied" until_true 300 applied_since "$n"
+check "the last burst is applied" t_agent_wait_applied "$NODE" "$n" 300
 
 added=$(cat "$M"/*.yaml | grep -c '^kind: Pod')
 check "1000 pods added, 500 removed: $added left" [ "$added" = 500 ]
 check "500 removed addresses recorded" [ "$(sort -u "$TMP/removed" | wc -l)" = 500 ]
 
-ip netns add "$FRESH"
-in_ns "$FRESH" "$PODWALL" apply --node n1 "$M" >/dev/null 2>&1
-table "$FRESH" >"$TMP/fresh.nft"
+t_fresh_table --node n1 "$M" >"$TMP/fresh.nft"
 check "a fresh apply of the final folder" [ -s "$TMP/fresh.nft" ]
 same() {
-	table "$NODE" >"$TMP/agent.nft" && cmp -s "$TMP/agent.nft" "$TMP/fresh.nft"
+	t_table "$NODE" >"$TMP/agent.nft" && cmp -s "$TMP/agent.nft" "$TMP/fresh.nft"
 }
-check "the agent's table equals a fresh apply" until_true 50 same
+check "the agent's table equals a fresh apply" t_until 50 same
 [ -f "$TMP/agent.nft" ] && ! cmp -s "$TMP/agent.nft" "$TMP/fresh.nft" &&
 	diff "$TMP/fresh.nft" "$TMP/agent.nft" | head -n 20
 check "a live local pod's address is in the table" \
@@ -299,15 +195,13 @@ check "a live local pod's address is in the table" \
 check "and a live remote pod's" grep -qwF "$(addr 981)" "$TMP/agent.nft"
 stale=$(grep -owF -f "$TMP/removed" "$TMP/agent.nft" | sort -u | head -n 5)
 check "no element names a removed pod's address: $stale" [ -z "$stale" ]
-bursts=$(grep -c 'event=applied' "$TMP/agent.log")
+bursts=$(grep -c 'event=applied' "$T_AGENT_LOG")
 check "the churn took $bursts transactions" [ "$bursts" -ge 7 ]
 check "all incremental after the first" \
-	[ "$(grep -c 'mode=full' "$TMP/agent.log")" -le 1 ]
+	[ "$(grep -c 'mode=full' "$T_AGENT_LOG")" -le 1 ]
 
-kill -TERM "$AGENT"
-wait "$AGENT"
+t_agent_stop TERM
 check "clean exit under the sanitizers" [ $? -eq 0 ]
-AGENT=
-check "no sanitizer report in the log" sh -c "! grep -q 'Sanitizer' $TMP/agent.log"
+check "no sanitizer report in the log" t_no_sanitizer_report "$T_AGENT_LOG"
 
 finish

@@ -71,27 +71,60 @@ in_ns() {
 }
 
 # same_state A B: two `nft list table` outputs describe the same kernel
-# state. The kernel lists sets, maps and chains in creation order: a fresh
-# load creates classes in id order, while an update keeps the classes it
-# had and appends the new ones (docs/DATAPATH.md, "Incremental updates"),
-# so the same objects can list in another order. Which order objects were
-# created in is seen by no packet (rules name sets and chains, never
-# positions), so each object's own text is compared whole (its rules and
-# elements in their listed order, which the kernel does keep and the
-# update takes care of), with the objects sorted by their header (kind
-# and name).
+# state: the same objects with the same contents. Two orders in a listing
+# are history, not state, and no packet sees either (rules name sets and
+# chains, never positions; a lookup finds an element wherever it sits):
+#  - objects list in creation order: a fresh load creates classes in id
+#    order, an update keeps the classes it had and appends new ones;
+#  - a concatenated interval set (pipapo) lists its elements in insertion
+#    order: an update adds exactly the new elements, after the kept ones
+#    (docs/DATAPATH.md, "The state of B").
+# So the canonical form sorts the objects by their header (kind and name)
+# and each set's and map's elements, one per line; everything else in an
+# object (type, flags, rules in their order) is compared as listed.
 canon() {
-	sed 's/packets [0-9]* bytes [0-9]*/packets 0 bytes 0/' "$1" | awk '
-	/^\t[a-z]/ && !obj { obj = $0; next }
-	obj && /^\t}$/ { print obj "\001" $0; obj = ""; next }
-	obj { obj = obj "\001" $0; next }
-	/^$/ { next }
-	{ print "\002" $0 }' | LC_ALL=C sort | tr '\001\002' '\n\n'
+	sed 's/packets [0-9]* bytes [0-9]*/packets 0 bytes 0/' "$1" |
+		awk -f tests/netns/canon.awk | LC_ALL=C sort |
+		awk -F '\001' '{ print $4 }'
 }
 
 same_state() {
 	canon "$1" >"$1.canon" && canon "$2" >"$2.canon" &&
 		cmp -s "$1.canon" "$2.canon"
+}
+
+differs() {
+	! same_state "$@"
+}
+
+not_cmp() {
+	! cmp -s "$1" "$2"
+}
+
+# plant_checks NS_AB NS_B: same_state is not blind to one element: one
+# more in a class's port set (pipapo) of A-then-B, or in B's (one missing
+# in A-then-B), is seen; then the plant is removed and the state is the
+# same again.
+plant() { # NS add|delete
+	in_ns "$1" nft "$2" element inet podwall "$PLANT_SET" \
+		"{ 10.250.255.254 . tcp . 1 }"
+}
+
+plant_checks() {
+	PLANT_SET=$(in_ns "$2" nft list table inet podwall |
+		awk '$1 == "set" && $2 ~ /^in_c.*_ports_v4$/ { print $2; exit }')
+	for _ns in "$1" "$2"; do
+		plant "$_ns" add
+		in_ns "$1" nft list table inet podwall >"$TMP/ab"
+		in_ns "$2" nft list table inet podwall >"$TMP/b"
+		check "planted element in $PLANT_SET of $_ns: seen" \
+			differs "$TMP/ab" "$TMP/b"
+		plant "$_ns" delete
+	done
+	in_ns "$1" nft list table inet podwall >"$TMP/ab"
+	in_ns "$2" nft list table inet podwall >"$TMP/b"
+	check "planted elements removed: the same state again" \
+		same_state "$TMP/ab" "$TMP/b"
 }
 
 # packets COUNTER: the packets a named counter of the node's table has
@@ -257,9 +290,16 @@ spec:
   containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]
 status: {phase: Running, podIP: 10.250.0.2}
 EOF
+	# A pod below every address of its peers (node-0's range starts at
+	# 10.0.0.2): its elements sort before kept ones in many class port
+	# sets (pipapo), where the update appends them, so A then B lists
+	# them in another order than a fresh load.
+	sed 's/^\(  labels: \).*/\1{test-pod: "true", num: "99", "1": "true", "2": "true", "3": "true", "4": "true", "5": "true", "6": "true", "7": "true", "8": "true", "9": "true"}/
+	     s/test-pod-extra/test-pod-low/; s/10.250.0.2/10.0.0.1/' \
+		"$TMP/extra-pod.yaml" >"$TMP/low-pod.yaml"
 	ip netns add "$RUN-big"
 	for step in "" "--node node-0" "--node node-0 -f $TMP/extra-pod.yaml" \
-		"-f $TMP/extra-pod.yaml" ""; do
+		"-f $TMP/extra-pod.yaml" "-f $TMP/low-pod.yaml" ""; do
 		# shellcheck disable=SC2086
 		in_ns "$RUN-big" "$PODWALL" apply $step "$TMP/scale.yaml" >/dev/null 2>&1
 		ip netns add "$RUN-fresh"
@@ -269,6 +309,14 @@ EOF
 		in_ns "$RUN-fresh" nft list table inet podwall >"$TMP/b"
 		check "scale, incremental to '$step': the state of a fresh load" \
 			same_state "$TMP/ab" "$TMP/b"
+		case $step in
+		*extra-pod*) plant_checks "$RUN-big" "$RUN-fresh" ;;
+		*low-pod*)
+			check "scale, the low pod: its elements list after kept ones" \
+				not_cmp "$TMP/ab" "$TMP/b"
+			plant_checks "$RUN-big" "$RUN-fresh"
+			;;
+		esac
 		ip netns del "$RUN-fresh"
 	done
 	ip netns del "$RUN-big"

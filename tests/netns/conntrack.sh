@@ -3,7 +3,7 @@
 #
 # Cutting established connections that a policy change no longer allows
 # (root). Each case builds a node network namespace with three routed pod
-# namespaces (client, server, other; as tests/netns/apply.sh does), lets
+# namespaces (client, server, other; t_node_with_pods of lib.sh), lets
 # the client hold a long TCP connection and a UDP flow (its first datagram
 # unanswered, the next ones answered) to the server, and the other pod a
 # TCP connection, all while no policy isolates anybody. Then a policy that
@@ -25,123 +25,19 @@
 #
 # Every namespace, process and file it makes is named after this run and
 # removed on exit, also on failure or Ctrl-C. Prints "conntrack: N passed,
-# N failed". Background processes are started with `ip netns exec` itself
-# (which execs them), never through a shell function, so that $! is the
-# process to kill.
+# N failed". Background processes are `ip netns exec` itself (which execs
+# them), never a shell function put in the background, so that $! is the
+# process to kill (t_spawn, t_agent_start of tests/netns/lib.sh).
 
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+PW_TEST=conntrack
+. tests/netns/lib.sh
 
-BUILD=${BUILD:-build-san}
-case $BUILD in
-/*) BIN=$BUILD ;;
-*) BIN=$(pwd)/$BUILD ;;
-esac
-PODWALL=$BIN/podwall
-PODWALLD=$BIN/podwalld
-RUN=pwct$$
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/podwall-conntrack.XXXXXX") || exit 2
-PIDS=
-URL=http://127.0.0.1:9469
-
-passed=0
-failed=0
-
-kill_all() {
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $PIDS; do
-		wait "$p" 2>/dev/null
-	done
-	PIDS=
-}
-
-cleanup() {
-	kill_all
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-		case $ns in
-		"$RUN"-*) ip netns del "$ns" 2>/dev/null ;;
-		esac
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 2' INT TERM HUP
-
-ok() {
-	passed=$((passed + 1))
-}
-
-fail() {
-	echo "FAIL conntrack: $*"
-	failed=$((failed + 1))
-}
-
-check() {
-	what=$1
-	shift
-	if "$@"; then ok; else fail "$what"; fi
-}
-
-finish() {
-	echo "conntrack: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
-
-in_ns() {
-	_in_ns=$1
-	shift
-	ip netns exec "$_in_ns" "$@"
-}
-
-# until_true TENTHS COMMAND...: polls COMMAND every 0.1 s, at most TENTHS
-# times (a wait for an event, not a timed assertion).
-until_true() {
-	_tries=$1
-	shift
-	while [ "$_tries" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		_tries=$((_tries - 1))
-	done
-	return 1
-}
-
-if [ "$(id -u)" != 0 ]; then
-	echo "conntrack: needs root (network namespaces, nftables, conntrack)"
-	fail "not root"
-	finish
-fi
-for b in "$PODWALL" "$PODWALLD"; do
-	[ -x "$b" ] || {
-		fail "not built: $b"
-		finish
-	}
-done
+needs ip nft curl python3
+t_built "$PODWALL" "$PODWALLD"
 
 # ---- the network ------------------------------------------------------------
-
-# add_pod CASE NAME IPV4: a pod namespace with a veth into the case's node,
-# routed as Calico does (a /32 in the pod, a host route in the node).
-add_pod() {
-	_pod=$RUN-$1-$2
-	_node=$RUN-$1-node
-	# 15 bytes: "c", the pid, the case's letter, the pod's letter.
-	_veth=c$$$(echo "$1" | cut -c1)$(echo "$1" | cut -c7)$(echo "$2" | cut -c1)
-	ip netns add "$_pod" &&
-		ip link add "$_veth" type veth peer name eth0 netns "$_pod" &&
-		ip link set "$_veth" netns "$_node" &&
-		in_ns "$_pod" ip link set lo up &&
-		in_ns "$_pod" ip link set eth0 up &&
-		in_ns "$_pod" ip addr add "$3/32" dev eth0 &&
-		in_ns "$_pod" ip route add 169.254.1.1 dev eth0 &&
-		in_ns "$_pod" ip route add default via 169.254.1.1 dev eth0 &&
-		in_ns "$_node" ip link set "$_veth" up &&
-		in_ns "$_node" ip addr add 169.254.1.1/32 dev "$_veth" &&
-		in_ns "$_node" ip route add "$3/32" dev "$_veth"
-}
 
 CLIENT=10.203.0.2
 SERVER=10.203.0.3
@@ -151,7 +47,7 @@ OTHER=10.203.0.4
 # its log as "tcp|udp SOURCE TEXT". The first datagram of each UDP peer is
 # not answered (conntrack keeps the flow unreplied), later ones are.
 serve() { # CASE
-	ip netns exec "$RUN-$1-server" /usr/bin/python3 -c '
+	t_spawn ip netns exec "$RUN-$1-server" /usr/bin/python3 -c '
 import socket, sys, threading
 log = open(sys.argv[1], "a", buffering=1)
 lock = threading.Lock()
@@ -182,8 +78,7 @@ u.bind(("0.0.0.0", 5353))
 note("ready", "-", "listening")
 threading.Thread(target=udp, args=(u,), daemon=True).start()
 tcp(t)
-' "$TMP/$1.server.log" 2>>"$TMP/$1.errors" &
-	PIDS="$PIDS $!"
+' "$TMP/$1.server.log" 2>>"$TMP/$1.errors"
 }
 
 # A client that holds one TCP connection and one UDP socket (a fixed
@@ -191,7 +86,7 @@ tcp(t)
 # lines come through its FIFO: "tcp TEXT" or "udp TEXT".
 client() { # CASE NAME
 	mkfifo "$TMP/$1.$2.fifo" || return 1
-	ip netns exec "$RUN-$1-$2" /usr/bin/python3 -c '
+	t_spawn ip netns exec "$RUN-$1-$2" /usr/bin/python3 -c '
 import socket, sys
 fifo, server = sys.argv[1], sys.argv[2]
 t = socket.create_connection((server, 8080), timeout=5)
@@ -205,8 +100,7 @@ while True:
                 t.sendall(text.encode())
             else:
                 u.sendto(text.encode(), (server, 5353))
-' "$TMP/$1.$2.fifo" "$SERVER" 2>>"$TMP/$1.errors" &
-	PIDS="$PIDS $!"
+' "$TMP/$1.$2.fifo" "$SERVER" 2>>"$TMP/$1.errors"
 }
 
 # say CASE NAME LINE: to a client's FIFO (which blocks until the client
@@ -222,37 +116,19 @@ arrived() {
 
 # waits_for CASE KIND TEXT: up to 10 s.
 waits_for() {
-	until_true 100 arrived "$@"
+	t_until 100 arrived "$@"
 }
 
 # The manifests: the node (its pod range fail-closed) and the three pods;
 # deny.yaml admits only the other pod to the server's TCP port.
 write_manifests() { # CASE DIR
 	mkdir -p "$2"
-	cat >"$2/pods.yaml" <<EOF
-apiVersion: v1
-kind: Node
-metadata: {name: $RUN-$1-node}
-spec: {podCIDRs: [10.203.0.0/24]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: t, labels: {app: client}}
-spec: {nodeName: $RUN-$1-node, containers: [{name: c}]}
-status: {phase: Running, podIP: $CLIENT}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: server, namespace: t, labels: {app: server}}
-spec: {nodeName: $RUN-$1-node, containers: [{name: c, ports: [{name: http, containerPort: 8080}]}]}
-status: {phase: Running, podIP: $SERVER}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: other, namespace: t, labels: {app: other}}
-spec: {nodeName: $RUN-$1-node, containers: [{name: c}]}
-status: {phase: Running, podIP: $OTHER}
-EOF
+	{
+		t_node_yaml "$RUN-$1-node" 10.203.0.0/24
+		t_pod_yaml t/client client "$RUN-$1-node" "$CLIENT"
+		t_pod_yaml t/server server "$RUN-$1-node" "$SERVER" 8080:http
+		t_pod_yaml t/other other "$RUN-$1-node" "$OTHER"
+	} >"$2/pods.yaml"
 	cat >"$TMP/$1.deny.yaml" <<EOF
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -267,12 +143,8 @@ EOF
 
 # setup CASE: the namespaces, the servers, the manifests in $TMP/CASE.m.
 setup() {
-	ip netns add "$RUN-$1-node" &&
-		in_ns "$RUN-$1-node" ip link set lo up &&
-		in_ns "$RUN-$1-node" sysctl -qw net.ipv4.ip_forward=1 &&
-		add_pod "$1" client "$CLIENT" &&
-		add_pod "$1" server "$SERVER" &&
-		add_pod "$1" other "$OTHER" || return 1
+	t_node_with_pods "$RUN-$1-node" "$RUN-$1-client:$CLIENT" \
+		"$RUN-$1-server:$SERVER" "$RUN-$1-other:$OTHER" || return 1
 	write_manifests "$1" "$TMP/$1.m"
 	serve "$1"
 	waits_for "$1" ready listening
@@ -307,11 +179,26 @@ stays_away() { # CASE TEXT
 	! arrived "$1" x "$2"
 }
 
-teardown() { # CASE
-	kill_all
-	for ns in node client server other; do
-		ip netns del "$RUN-$1-$ns" 2>/dev/null
-	done
+# teardown: the agent first, with SIGTERM and waited for (its exit line
+# and the sanitizers' report at exit are checked), then the rest.
+# cut_checks CASE: after after(), the client's cut flows passed nothing.
+cut_checks() {
+	check "$1: the cut TCP connection passes nothing" stays_away "$1" c2
+	check "$1: the cut UDP flow passes nothing" t_not arrived "$1" udp u3
+}
+
+# keep_checks CASE: without a sweep, the client's flows went on.
+keep_checks() {
+	check "$1: without the sweep the denied TCP connection flows" \
+		waits_for "$1" tcp c2
+	check "$1: without the sweep the denied UDP flow flows" \
+		waits_for "$1" udp u3
+}
+
+teardown() {
+	t_agent_stop
+	t_kill_all
+	t_netns_del
 }
 
 # ---- podwall apply ------------------------------------------------------------
@@ -338,48 +225,30 @@ cli() {
 			"$TMP/$1.m" "$TMP/$1.deny.yaml" >/dev/null
 	fi
 	check "$1: the allowed connection keeps working" after "$1"
-	if [ "$2" = cut ]; then
-		check "$1: the cut TCP connection passes nothing" \
-			stays_away "$1" c2
-		check "$1: the cut UDP flow passes nothing" \
-			sh -c "! grep -q ' u3\$' '$TMP/$1.server.log'"
-	else
-		check "$1: without the sweep the denied TCP connection flows" \
-			waits_for "$1" tcp c2
-		check "$1: without the sweep the denied UDP flow flows" \
-			waits_for "$1" udp u3
-	fi
-	check "$1: a new denied connection is refused" sh -c \
-		"! ip netns exec $RUN-$1-client timeout 3 /usr/bin/python3 -c '
-import socket; socket.create_connection((\"$SERVER\", 8080), timeout=1)' 2>/dev/null"
+	if [ "$2" = cut ]; then cut_checks "$1"; else keep_checks "$1"; fi
+	check "$1: a new denied connection is refused" \
+		t_not tcp_connect "$RUN-$1-client" - "$SERVER" 8080 1
 	teardown "$1"
 }
 
 # ---- podwalld ------------------------------------------------------------------
 
 metric() { # CASE NAME: its value on the agent's /metrics page
-	in_ns "$RUN-$1-node" curl -s --max-time 2 "$URL/metrics" |
-		awk -v m="$2" '$1 == m { print $2 }'
-}
-
-ready() { # CASE
-	[ "$(in_ns "$RUN-$1-node" curl -s -o /dev/null -w '%{http_code}' \
-		--max-time 2 "$URL/readyz")" = 200 ]
+	t_metric "$RUN-$1-node" "$2"
 }
 
 # at_least CASE NAME N: the metric is there and >= N.
 at_least() {
-	_v=$(metric "$1" "$2")
-	[ -n "$_v" ] && [ "$_v" -ge "$3" ]
+	t_metric_ge "$RUN-$1-node" "$2" "$3"
 }
 
 start_agent() { # CASE OPTIONS...
 	_case=$1
 	shift
-	ip netns exec "$RUN-$_case-node" "$PODWALLD" --manifests "$TMP/$_case.m" \
-		--node "$RUN-$_case-node" "$@" 2>>"$TMP/$_case.agent.log" &
-	PIDS="$PIDS $!"
-	until_true 150 ready "$_case"
+	T_AGENT_LOG=$TMP/$_case.agent.log
+	t_agent_start "$RUN-$_case-node" --manifests "$TMP/$_case.m" \
+		--node "$RUN-$_case-node" "$@"
+	t_agent_wait_ready "$RUN-$_case-node" 150
 }
 
 # deny_in CASE: the policy written into the watched folder (renamed in,
@@ -388,14 +257,13 @@ deny_in() {
 	_ok=$(metric "$1" 'podwall_reconciles_total{result="ok"}')
 	cp "$TMP/$1.deny.yaml" "$TMP/$1.m/.deny.yaml" &&
 		mv "$TMP/$1.m/.deny.yaml" "$TMP/$1.m/deny.yaml" &&
-		until_true 100 at_least "$1" \
-			'podwall_reconciles_total{result="ok"}' $((_ok + 1))
+		t_agent_wait_applied "$RUN-$1-node" "$_ok"
 }
 
 # clean_exit CASE: after SIGTERM, nothing from the sanitizers (leaks are
 # reported at exit) and the agent's exit line.
 clean_exit() {
-	! grep -qE 'Sanitizer|runtime error' "$TMP/$1.agent.log" &&
+	t_no_sanitizer_report "$TMP/$1.agent.log" &&
 		grep -q 'event=exit' "$TMP/$1.agent.log"
 }
 
@@ -413,14 +281,11 @@ agent() {
 	check "$1: the policy applied" deny_in "$1"
 	if [ "$2" = cut ]; then
 		check "$1: the sweep after the change cut 2 entries" \
-			until_true 100 at_least "$1" podwall_conntrack_entries_cut_total 2
+			t_until 100 at_least "$1" podwall_conntrack_entries_cut_total 2
 	fi
 	check "$1: the allowed connection keeps working" after "$1"
 	if [ "$2" = cut ]; then
-		check "$1: the cut TCP connection passes nothing" \
-			stays_away "$1" c2
-		check "$1: the cut UDP flow passes nothing" \
-			sh -c "! grep -q ' u3\$' '$TMP/$1.server.log'"
+		cut_checks "$1"
 		check "$1: exactly 2 entries cut, nothing more" \
 			[ "$(metric "$1" podwall_conntrack_entries_cut_total)" = 2 ]
 		check "$1: no sweep errors" \
@@ -431,10 +296,7 @@ agent() {
 		grep -E "event=(applied|ct-sweep)" "$TMP/$1.agent.log" |
 			tail -n 2 | sed "s/^/$1: /"
 	else
-		check "$1: without the sweep the denied TCP connection flows" \
-			waits_for "$1" tcp c2
-		check "$1: without the sweep the denied UDP flow flows" \
-			waits_for "$1" udp u3
+		keep_checks "$1"
 		check "$1: --no-ct-sweep: no sweep ran" \
 			[ "$(metric "$1" podwall_conntrack_sweeps_total)" = 0 ]
 	fi
@@ -463,12 +325,10 @@ periodic() {
 	_cut=$(metric $_c podwall_conntrack_entries_cut_total)
 	check "$_c: the agent's table again (nothing cut by apply)" \
 		in_ns "$_pn" "$PODWALL" apply --node "$_pn" "$TMP/$_c.m" >/dev/null
-	check "$_c: a periodic sweep cut them" until_true 50 at_least $_c \
+	check "$_c: a periodic sweep cut them" t_until 50 at_least $_c \
 		podwall_conntrack_entries_cut_total $((${_cut:-0} + 2))
 	check "$_c: the allowed connection keeps working" after $_c
-	check "$_c: the cut TCP connection passes nothing" stays_away $_c c2
-	check "$_c: the cut UDP flow passes nothing" \
-		sh -c "! grep -q ' u3\$' '$TMP/$_c.server.log'"
+	cut_checks $_c
 	check "$_c: sweeps keep running" at_least $_c \
 		podwall_conntrack_sweeps_total 3
 	teardown $_c
@@ -481,9 +341,5 @@ cli cli-keep keep 1
 agent agent-cut cut
 agent agent-keep keep
 periodic
-if [ "$failed" -ne 0 ]; then
-	for f in "$TMP"/*.errors "$TMP"/*.out "$TMP"/*.agent.log; do
-		[ -s "$f" ] && { echo "--- $f"; cat "$f"; }
-	done
-fi
+T_LOGS=$(echo "$TMP"/*.errors "$TMP"/*.out "$TMP"/*.agent.log)
 finish

@@ -3,7 +3,7 @@
 #
 # The flow log against a real kernel (root): podwalld with --flow-log and
 # --flow-log-allowed in a node network namespace, pods routed through it
-# (as tests/netns/agent.sh builds them), a default-deny ingress policy and
+# (t_node_with_pods, tests/netns/lib.sh), a default-deny ingress policy and
 # a policy whose second rule admits the client. Real traffic (an allowed
 # TCP connection, denied TCP and UDP, a packet from an unknown address of
 # the pod range, a spoofed source) must come out as flow-log lines naming
@@ -20,201 +20,56 @@
 
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+PW_TEST=flow
+. tests/netns/lib.sh
 
-BUILD=${BUILD:-build-san}
-case $BUILD in
-/*) BIN=$BUILD ;;
-*) BIN=$(pwd)/$BUILD ;;
-esac
-PODWALL=$BIN/podwall
-PODWALLD=$BIN/podwalld
-RUN=pwfl$$
 NODE=$RUN-node
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/podwall-flow.XXXXXX") || exit 2
 M=$TMP/manifests
 LOG=$TMP/flows.log
-URL=http://127.0.0.1:9469
-PIDS=
-AGENT=
+T_LOGS="$T_AGENT_LOG $LOG"
 
-passed=0
-failed=0
+needs ip nft curl python3
+t_built "$PODWALL" "$PODWALLD"
 
-cleanup() {
-	[ -n "$AGENT" ] && kill -9 "$AGENT" 2>/dev/null
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null
-	done
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-		case $ns in
-		"$RUN"-*) ip netns del "$ns" 2>/dev/null ;;
-		esac
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 2' INT TERM HUP
-
-ok() {
-	passed=$((passed + 1))
-}
-
-fail() {
-	echo "FAIL flow: $*"
-	failed=$((failed + 1))
-}
-
-check() {
-	what=$1
-	shift
-	if "$@"; then ok; else fail "$what"; fi
-}
-
-in_ns() {
-	_in_ns=$1
-	shift
-	ip netns exec "$_in_ns" "$@"
-}
-
-finish() {
-	if [ "$failed" -ne 0 ]; then
-		[ -f "$TMP/agent.log" ] && echo "--- agent log (last 20 lines)" &&
-			tail -n 20 "$TMP/agent.log"
-		[ -f "$LOG" ] && echo "--- flow log" && cat "$LOG"
-	fi
-	echo "flow: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
-
-if [ "$(id -u)" != 0 ]; then
-	echo "flow: needs root (network namespaces, nftables)"
-	fail "not root"
-	finish
-fi
-for b in "$PODWALL" "$PODWALLD"; do
-	[ -x "$b" ] || {
-		fail "not built: $b"
-		finish
-	}
-done
-
-# ---- the node and its pods (see tests/netns/agent.sh) --------------------
-
-add_pod() { # NAME IPV4 [IPV6]
-	pod_ns=$RUN-$1
-	veth=pf$$$(echo "$1" | cut -c1-2)
-	ip netns add "$pod_ns" &&
-		ip link add "$veth" type veth peer name eth0 netns "$pod_ns" &&
-		ip link set "$veth" netns "$NODE" &&
-		add_v6 "$pod_ns" "$veth" "${3:-}" &&
-		in_ns "$pod_ns" ip link set lo up &&
-		in_ns "$pod_ns" ip link set eth0 up &&
-		in_ns "$pod_ns" ip addr add "$2/32" dev eth0 &&
-		in_ns "$pod_ns" ip route add 169.254.1.1 dev eth0 &&
-		in_ns "$pod_ns" ip route add default via 169.254.1.1 dev eth0 &&
-		in_ns "$NODE" ip link set "$veth" up &&
-		in_ns "$NODE" ip addr add 169.254.1.1/32 dev "$veth" &&
-		in_ns "$NODE" ip route add "$2/32" dev "$veth"
-}
-
-add_v6() { # POD_NS VETH IPV6: routed through the node like IPv4 (apply.sh)
-	[ -n "$3" ] || return 0
-	in_ns "$NODE" sysctl -qw "net.ipv6.conf.$2.accept_dad=0" >/dev/null &&
-		in_ns "$1" ip link set eth0 up &&
-		in_ns "$1" ip -6 addr add "$3/128" dev eth0 nodad &&
-		in_ns "$1" ip -6 route add default via fe80::1 dev eth0 &&
-		in_ns "$NODE" ip link set "$2" up &&
-		in_ns "$NODE" ip -6 addr add fe80::1/64 dev "$2" nodad &&
-		in_ns "$NODE" ip -6 route add "$3/128" dev "$2"
-}
-
-serve() { # NAME PORT
-	ip netns exec "$RUN-$1" /usr/bin/python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[1])))
-s.listen(16)
-while True:
-    c, _ = s.accept()
-    c.sendall(b"ok\n")
-    c.close()
-' "$2" &
-	PIDS="$PIDS $!"
-}
+# ---- the node and its pods (tests/netns/lib.sh) ------------------------
 
 # tcp FROM PORT [SPORT]: a TCP connection to the server answers.
 tcp() {
-	in_ns "$RUN-$1" timeout 3 /usr/bin/python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET)
-s.settimeout(1)
-if len(sys.argv) > 2:
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", int(sys.argv[2])))
-s.connect(("10.211.0.3", int(sys.argv[1])))
-sys.exit(0 if s.recv(3) == b"ok\n" else 1)
-' "$2" ${3:-} 2>/dev/null
+	t_answers "$RUN-$1" 10.211.0.3 "$2" - "${3:-0}"
+}
+
+denied() {
+	! tcp "$@"
 }
 
 # udp FROM SRCADDR SPORT DPORT N: N datagrams from one socket.
 udp() {
-	in_ns "$RUN-$1" /usr/bin/python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], int(sys.argv[2])))
-for _ in range(int(sys.argv[4])):
-    s.sendto(b"x" * 16, ("10.211.0.3", int(sys.argv[3])))
-' "$2" "$3" "$4" "$5"
+	t_udp_send "$RUN-$1" "$2" "$3" 10.211.0.3 "$4" "$5"
 }
 
-ip netns add "$NODE" || {
-	fail "ip netns add"
-	finish
-}
-in_ns "$NODE" sysctl -qw net.ipv4.ip_forward=1 >/dev/null
-in_ns "$NODE" sysctl -qw net.ipv6.conf.all.forwarding=1 >/dev/null
-in_ns "$NODE" ip link set lo up
-if add_pod client 10.211.0.2 fd00:211::2 &&
-	add_pod server 10.211.0.3 fd00:211::3 &&
-	add_pod other 10.211.0.4 && add_pod stray 10.211.0.9; then
+if t_node_with_pods "$NODE" "$RUN-client:10.211.0.2,fd00:211::2" \
+	"$RUN-server:10.211.0.3,fd00:211::3" "$RUN-other:10.211.0.4" \
+	"$RUN-stray:10.211.0.9"; then
 	ok
 else
-	fail "building the pods"
+	fail "building the node and its pods"
 	finish
 fi
-serve server 8080
-serve server 9090
+t_serve "$RUN-server" 8080
+t_serve "$RUN-server" 9090
 # The client may also send from an address that is not its own.
 in_ns "$RUN-client" ip addr add 192.0.2.7/32 dev eth0
 
 # ---- manifests: default-deny ingress, rule 1 admits the client ----------
 
 mkdir -p "$M"
-cat >"$M/cluster.yaml" <<EOF
-apiVersion: v1
-kind: Node
-metadata: {name: $NODE}
-spec: {podCIDRs: [10.211.0.0/24, "fd00:211::/64"]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: t, labels: {app: client}}
-spec: {nodeName: $NODE, containers: [{name: c}]}
-status: {phase: Running, podIP: 10.211.0.2, podIPs: [{ip: 10.211.0.2}, {ip: "fd00:211::2"}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: server, namespace: t, labels: {app: server}}
-spec: {nodeName: $NODE, containers: [{name: s, ports: [{containerPort: 8080}]}]}
-status: {phase: Running, podIP: 10.211.0.3, podIPs: [{ip: 10.211.0.3}, {ip: "fd00:211::3"}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: other, namespace: u, labels: {app: other}}
-spec: {nodeName: $NODE, containers: [{name: o}]}
-status: {phase: Running, podIP: 10.211.0.4}
+{
+	t_node_yaml "$NODE" 10.211.0.0/24 fd00:211::/64
+	t_pod_yaml t/client client "$NODE" 10.211.0.2,fd00:211::2
+	t_pod_yaml t/server server "$NODE" 10.211.0.3,fd00:211::3 8080
+	t_pod_yaml u/other other "$NODE" 10.211.0.4
+} >"$M/cluster.yaml"
+cat >>"$M/cluster.yaml" <<EOF
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -242,61 +97,38 @@ ip netns exec "$NODE" "$PODWALLD" --manifests "$M" --flow-log "$TMP/no/such/dir/
 check "a flow log that cannot be opened: exit status 2" [ $? = 2 ]
 check "... and says why" grep -q 'event=flow-log .*No such file' "$TMP/nostart.log"
 
-ip netns exec "$NODE" "$PODWALLD" --manifests "$M" --node "$NODE" \
+t_agent_start "$NODE" --manifests "$M" --node "$NODE" \
 	--flow-log "$LOG" --flow-log-allowed --metrics-per-policy 1 \
-	--flow-log-rate 50 \
-	>"$TMP/agent.log" 2>&1 &
-AGENT=$!
+	--flow-log-rate 50
 
 metrics() {
-	in_ns "$NODE" curl -s --max-time 2 "$URL/metrics"
+	t_scrape "$NODE" /metrics
 }
 
 metric() { # NAME{LABELS}: its value, or nothing
-	metrics | awk -v m="$1" '$1 == m { print $2 }'
+	t_metric "$NODE" "$1"
 }
 
-until_true() { # TRIES COMMAND...: every 0.1 s, bounded
-	_tries=$1
-	shift
-	while [ "$_tries" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		_tries=$((_tries - 1))
-	done
-	return 1
+logs_to_group() { # the table's ingress drops go to nflog group 9469
+	t_table "$NODE" |
+		grep -q 'log prefix "podwall:denied:ingress" group 9469'
 }
 
-ready() {
-	[ "$(in_ns "$NODE" curl -s -o /dev/null -w '%{http_code}' \
-		--max-time 2 "$URL/readyz")" = 200 ]
-}
-
-check "the agent becomes ready" until_true 100 ready
+check "the agent becomes ready" t_agent_wait_ready "$NODE"
 ip netns exec "$NODE" "$PODWALLD" --manifests "$M" --flow-log "$TMP/second.log" \
 	--metrics-addr 127.0.0.1:9471 >"$TMP/second.err" 2>&1
 check "a second reader of group 9469: exit status 2" [ $? = 2 ]
 check "... with a hint" grep -q 'hint=.*--flow-log-group' "$TMP/second.err"
-check "the table logs to nflog group 9469" sh -c \
-	"ip netns exec $NODE nft list table inet podwall | grep -q 'log prefix \"podwall:denied:ingress\" group 9469'"
+check "the table logs to nflog group 9469" logs_to_group
 
 # ---- traffic -------------------------------------------------------------
 
 check "client -> server:8080 allowed" tcp client 8080 40123
-denied() {
-	! tcp "$@"
-}
 check "client -> server:9090 denied" denied client 9090 40124
 check "other -> server:8080 denied" denied other 8080 40125
 udp client 10.211.0.2 40126 5353 5
 udp stray 10.211.0.9 40127 8080 1
-in_ns "$RUN-client" /usr/bin/python3 -c '
-import socket
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.bind(("fd00:211::2", 40130))
-for _ in range(2):
-    s.sendto(b"x" * 16, ("fd00:211::3", 5454))
-'
+t_udp_send "$RUN-client" fd00:211::2 40130 fd00:211::3 5454 2
 # podwalld does not bind pod interfaces for anti-spoofing yet (reported);
 # `podwall apply` does: its table, with the same log statements, stands in
 # for the agent's until the agent's periodic check (60 s) puts its own
@@ -326,32 +158,32 @@ has() { # SELECTOR...: some line matches
 }
 
 check "allowed: t/client -> t/server:8080, policy t/allow-client rule 1" \
-	until_true 50 has verdict=allowed direction=ingress src=t/client \
+	t_until 50 has verdict=allowed direction=ingress src=t/client \
 	dst=t/server dport=8080 sport=40123 protocol=TCP \
 	policy=t/allow-client rule=1 'policies=[]' check=policy \
 	src_ip=10.211.0.2 dst_ip=10.211.0.3 node="$NODE"
 check "denied TCP: t/client -> t/server:9090, the isolating policies" \
-	until_true 50 has verdict=denied direction=ingress src=t/client \
+	t_until 50 has verdict=denied direction=ingress src=t/client \
 	dst=t/server dport=9090 protocol=TCP policy=None rule=None \
 	'policies=["t/allow-client", "t/deny-in"]' check=policy
 check "denied TCP: u/other -> t/server:8080" \
-	until_true 50 has verdict=denied direction=ingress src=u/other \
+	t_until 50 has verdict=denied direction=ingress src=u/other \
 	dst=t/server dport=8080 sport=40125 \
 	'policies=["t/allow-client", "t/deny-in"]'
 check "denied UDP: five datagrams folded into one line, count 5" \
-	until_true 50 has verdict=denied src=t/client dst=t/server \
+	t_until 50 has verdict=denied src=t/client dst=t/server \
 	protocol=UDP sport=40126 dport=5353 count=5
 check "denied UDP over IPv6: the pods named, two datagrams folded" \
-	until_true 50 has verdict=denied direction=ingress src=t/client \
+	t_until 50 has verdict=denied direction=ingress src=t/client \
 	dst=t/server src_ip=fd00:211::2 dst_ip=fd00:211::3 protocol=UDP \
 	sport=40130 dport=5454 count=2 \
 	'policies=["t/allow-client", "t/deny-in"]'
 check "unknown: an address of the pod range that is no pod" \
-	until_true 50 has verdict=denied check=unknown direction=egress \
+	t_until 50 has verdict=denied check=unknown direction=egress \
 	src=10.211.0.9 src_ip=10.211.0.9 dst=t/server policy=None \
 	'policies=[]'
 check "spoof: a source that is not the pod's own" \
-	until_true 50 has verdict=denied check=spoof direction=egress \
+	t_until 50 has verdict=denied check=spoof direction=egress \
 	src=192.0.2.7 dst=t/server 'policies=[]'
 check "every line is the spec's fields in order" python3 - "$LOG" <<'EOF'
 import json, sys
@@ -367,8 +199,8 @@ EOF
 # ---- metrics ---------------------------------------------------------------
 
 # until the agent has flushed everything it has seen
-check "metrics: denied ingress events counted" until_true 30 sh -c \
-	"[ \"\$(ip netns exec $NODE curl -s $URL/metrics | awk '\$1 == \"podwall_flow_events_total{verdict=\\\"denied\\\",direction=\\\"ingress\\\"}\" {print \$2}')\" -ge 7 ]"
+check "metrics: denied ingress events counted" t_until 30 t_metric_ge "$NODE" \
+	'podwall_flow_events_total{verdict="denied",direction="ingress"}' 7
 metrics >"$TMP/metrics"
 val() {
 	awk -v m="$1" '$1 == m { print $2 }' "$TMP/metrics"
@@ -422,7 +254,7 @@ for _ in range(10):
         s.sendto(b"x" * 16, ("10.211.0.3", 6000))
 '
 check "flood: every dropped packet is an event received or counted lost" \
-	until_true 50 settled
+	t_until 50 settled
 check "flood: 20000 packets dropped" [ $(($(kernel_dropped) - dropped0)) -ge 20000 ]
 lost=$(($(metric podwall_flow_events_lost_total) - lost0))
 [ "$lost" -eq 0 ] || echo "note: $lost events lost in the flood (counted)"
@@ -461,40 +293,35 @@ check "observe: a bad --verdict is exit status 2" [ $? = 2 ]
 # Following like tail -F: appended lines, a rotation, a truncation.
 F=$TMP/follow.log
 head -n 1 "$LOG" | sed 's/"count":[0-9]*/"count":101/' >"$F"
-"$PODWALL" observe --file "$F" -o json >"$TMP/followed" 2>&1 &
+t_spawn "$PODWALL" observe --file "$F" -o json >"$TMP/followed" 2>&1
 OBS=$!
-PIDS="$PIDS $OBS"
 has_count() { grep -q "\"count\":$1[,}]" "$TMP/followed"; }
-check "follow: the lines already there" until_true 50 has_count 101
+check "follow: the lines already there" t_until 50 has_count 101
 head -n 1 "$LOG" | sed 's/"count":[0-9]*/"count":102/' >>"$F"
-check "follow: a line appended" until_true 50 has_count 102
+check "follow: a line appended" t_until 50 has_count 102
 mv "$F" "$F.1"
 head -n 1 "$LOG" | sed 's/"count":[0-9]*/"count":103/' >"$F"
-check "follow: a rotated log is reopened" until_true 50 has_count 103
+check "follow: a rotated log is reopened" t_until 50 has_count 103
 : >"$F"
 sleep 1
 head -n 1 "$LOG" | sed 's/"count":[0-9]*/"count":104/' >>"$F"
-check "follow: a truncated log is read from its start" until_true 50 has_count 104
+check "follow: a truncated log is read from its start" t_until 50 has_count 104
 kill "$OBS"
 W=$TMP/later.log
-"$PODWALL" observe --file "$W" -o json >"$TMP/waited" 2>"$TMP/waited.err" &
+t_spawn "$PODWALL" observe --file "$W" -o json >"$TMP/waited" 2>"$TMP/waited.err"
 OBS=$!
-PIDS="$PIDS $OBS"
 check "follow: a log not there yet is waited for" \
-	until_true 50 grep -qs "waiting for $W" "$TMP/waited.err"
+	t_until 50 grep -qs "waiting for $W" "$TMP/waited.err"
 head -n 1 "$LOG" >"$W"
 check "follow: ... and read once it appears" \
-	until_true 50 grep -q '"version":1' "$TMP/waited"
+	t_until 50 grep -q '"version":1' "$TMP/waited"
 kill "$OBS"
 
 # ---- SIGTERM writes what is folded ---------------------------------------
 
-n=$(wc -l <"$LOG")
 udp other 10.211.0.4 40129 7777 3
-kill -TERM "$AGENT"
-wait "$AGENT"
+t_agent_stop TERM
 check "SIGTERM: exit status 0" [ $? = 0 ]
-AGENT=
 check "SIGTERM: the last window is written" has src=u/other dport=7777 count=3
 check "SIGTERM: the table stays without the agent" \
 	in_ns "$NODE" nft list table inet podwall >/dev/null
