@@ -82,6 +82,7 @@ UDPGEN=$BUILD/bench/dp_udpgen
 TCPCONN=$BUILD/bench/dp_tcpconn
 DPAPPLY=$BUILD/bench/dp_apply
 CONFIGS=${CONFIGS:-A B C D E}
+RATIOS=${RATIOS:-}
 UDP_PORT=9000
 TCP_PORT=9001
 RUN=pwdp$$
