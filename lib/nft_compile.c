@@ -479,6 +479,18 @@ struct key_map {
 	uint32_t cls;
 };
 
+/*
+ * The addresses of one engine peer set, merged: computed on first use
+ * and shared by every rule naming that set. Policies that differ only in
+ * the pods they select often share their peers (`namespaceSelector: {}`
+ * in every namespace), and one sort of the set's pods then serves every
+ * class instead of one sort per class and rule.
+ */
+struct peer_addrs {
+	bool done;
+	struct pw_ivals v[PW_FAM_NR];
+};
+
 struct compiler {
 	const struct pw_engine *e;
 	struct pw_ruleset *rs;
@@ -486,6 +498,7 @@ struct compiler {
 	size_t nkeys[PW_DIR_NR], cap_keys[PW_DIR_NR];
 	struct pw_ivals peer[PW_FAM_NR]; /* one rule's peers */
 	struct spans spans; /* one rule's ports */
+	struct peer_addrs *sets; /* by engine peer set, e->nsets */
 };
 
 static int span_add(struct spans *s, enum pw_proto proto, int64_t lo,
@@ -547,7 +560,34 @@ static int add_bits_addrs(const struct pw_engine *e, struct pw_ivals *v,
 	return 0;
 }
 
-/* Every address a rule's peers admit into c->peer. No peers: all. */
+/* The merged addresses of engine peer set si (peer_addrs). */
+static const struct peer_addrs *set_addrs(struct compiler *c, uint32_t si)
+{
+	struct peer_addrs *pa = &c->sets[si];
+
+	if (pa->done)
+		return pa;
+	if (add_bits_addrs(c->e, pa->v, c->e->sets[si].bits[PW_VIEW_FIRST]))
+		return NULL;
+	for (int f = 0; f < PW_FAM_NR; f++)
+		pw_ivals_normalize(&pa->v[f]);
+	pa->done = true;
+	return pa;
+}
+
+static int ivals_append(struct pw_ivals *to, const struct pw_ivals *from)
+{
+	for (size_t i = 0; i < from->n; i++)
+		if (pw_ivals_add(to, from->v[i].lo, from->v[i].hi))
+			return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Every address a rule's peers admit into c->peer, merged (so that the
+ * boxes crossed with the ports are few: a peer of 10k pods with
+ * consecutive addresses is one interval). No peers: all.
+ */
 static int rule_peers(struct compiler *c, const struct pw_erule *er)
 {
 	const struct pw_engine *e = c->e;
@@ -563,17 +603,21 @@ static int rule_peers(struct compiler *c, const struct pw_erule *er)
 	}
 	for (size_t k = 0; k < er->r->npeers && !ret; k++) {
 		const struct pw_peer *p = &er->r->peers[k];
-		const struct pw_peerset *ps =
-			&e->sets[e->peer_set[er->peer_base + k]];
+		const struct peer_addrs *pa;
 
-		if (p->has_ipblock)
+		if (p->has_ipblock) {
 			ret = pw_ivals_add_ipblock(
 				&c->peer[pw_addr_fam(&p->ipblock.cidr.addr)],
 				&p->ipblock);
-		else
-			ret = add_bits_addrs(e, c->peer,
-					     ps->bits[PW_VIEW_FIRST]);
+			continue;
+		}
+		pa = set_addrs(c, e->peer_set[er->peer_base + k]);
+		for (int f = 0; f < PW_FAM_NR && !ret; f++)
+			ret = pa ? ivals_append(&c->peer[f], &pa->v[f]) :
+				   -ENOMEM;
 	}
+	for (int f = 0; f < PW_FAM_NR && !ret && er->r->npeers > 1; f++)
+		pw_ivals_normalize(&c->peer[f]);
 	return ret;
 }
 
@@ -1122,6 +1166,10 @@ static void compiler_free(struct compiler *c)
 	for (int f = 0; f < PW_FAM_NR; f++)
 		free(c->peer[f].v);
 	free(c->spans.v);
+	for (size_t i = 0; c->sets && i < c->e->nsets; i++)
+		for (int f = 0; f < PW_FAM_NR; f++)
+			free(c->sets[i].v[f].v);
+	free(c->sets);
 }
 
 PW_EXPORT struct pw_ruleset *pw_ruleset_new(const struct pw_engine *e,
@@ -1134,8 +1182,12 @@ PW_EXPORT struct pw_ruleset *pw_ruleset_new(const struct pw_engine *e,
 		goto err;
 	ret = -ENOMEM;
 	c.rs = calloc(1, sizeof(*c.rs));
-	if (!c.rs)
+	c.sets = calloc(e->nsets ? e->nsets : 1, sizeof(*c.sets));
+	if (!c.rs || !c.sets) {
+		free(c.sets);
+		free(c.rs);
 		goto err;
+	}
 	c.rs->node = pw_strdup(node);
 	ret = node && !c.rs->node ? -ENOMEM : compile(&c);
 	compiler_free(&c);
