@@ -18,9 +18,10 @@
 SHARED ?= ../shared
 V ?= 0
 
-# Every CPU compiles unless the caller chose: `make test` builds three
-# trees (plain, sanitized, fuzz), which take minutes one file at a time.
-ifeq ($(filter -j%,$(MAKEFLAGS)),)
+# Every CPU compiles: `make test` builds three trees (plain, sanitized,
+# fuzz), which take minutes one file at a time. Set at the top level only:
+# the recursive makes share its job slots (jobserver).
+ifeq ($(MAKELEVEL),0)
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 endif
 SANITIZE ?=

@@ -23,8 +23,8 @@
 #         admitting rules (`--flow-log all`, its log statements taken
 #         out): what counting every admitted packet costs (E/C)
 #   Every configuration has its own topology (client pod, node, server
-#   pod: three network namespaces, routed veths, as tests/netns/apply.sh),
-#   so switching is free and each table stays loaded.
+#   pod: three network namespaces, routed veths, made by the tests'
+#   t_node and t_pod), so switching is free and each table stays loaded.
 #
 #   3. the time to apply the full profile and to enforce one pod added,
 #      at about 1k and 10k pods: `podwall apply` around the whole process,
@@ -57,8 +57,11 @@
 #   RATIOS=          more ratios to print, e.g. "F/B G/B"
 #
 # Every namespace and process it makes is named after this run and removed
-# on exit, also on failure or Ctrl-C. Exit status 0 when everything was
-# measured (or skipped: not root), 1 when something failed.
+# on exit, also on failure or Ctrl-C (tests/netns/lib.sh, whose scratch
+# folder, cleanup and topology it shares; it is no test: it prints no
+# "passed, failed" line, which only lib.sh's finish does). Exit status 0
+# when everything was measured (or skipped: not root), 1 when something
+# failed.
 
 # Word splitting is wanted where lists are left unquoted; cleanup runs
 # from a trap, which shellcheck cannot see.
@@ -76,17 +79,10 @@ SKIP_APPLY=${SKIP_APPLY:-0}
 SKIP_TRAFFIC=${SKIP_TRAFFIC:-0}
 CPU=${CPU:-$(($(nproc) - 1))}
 
-PODWALL=${PODWALL:-$BUILD/podwall}
-GEN=$BUILD/bench/gen_scale
-UDPGEN=$BUILD/bench/dp_udpgen
-TCPCONN=$BUILD/bench/dp_tcpconn
-DPAPPLY=$BUILD/bench/dp_apply
 CONFIGS=${CONFIGS:-A B C D E}
 RATIOS=${RATIOS:-}
 UDP_PORT=9000
 TCP_PORT=9001
-RUN=pwdp$$
-PIDS=
 
 die() {
 	echo "datapath: $*" >&2
@@ -97,32 +93,24 @@ if [ "$(id -u)" != 0 ]; then
 	echo "datapath: skipped: needs root (network namespaces, nftables)"
 	exit 0
 fi
+
+# RUN, TMP, PIDS, BIN (BUILD made absolute), PODWALL, in_ns, t_spawn,
+# t_node, t_pod and the cleanup on exit. Ctrl-C ends the bench with
+# status 1, as any failure here.
+PW_TEST=datapath
+# shellcheck source=tests/netns/lib.sh
+. "$(dirname "$0")/../tests/netns/lib.sh"
+trap 'exit 1' INT TERM HUP
+
+GEN=$BIN/bench/gen_scale
+UDPGEN=$BIN/bench/dp_udpgen
+TCPCONN=$BIN/bench/dp_tcpconn
+DPAPPLY=$BIN/bench/dp_apply
 for f in "$PODWALL" "$GEN" "$UDPGEN" "$TCPCONN" "$DPAPPLY"; do
 	[ -x "$f" ] || die "$f not found: build first (make O=$BUILD all)"
 done
 python3 -c "import yaml; yaml.CSafeLoader" 2>/dev/null ||
 	die "python3 with PyYAML (Debian: python3-yaml) renders configuration D"
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/podwall-dp.XXXXXX") || die "mktemp failed"
-cleanup() {
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null
-	done
-	for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
-		case $ns in
-		"$RUN"-*) ip netns del "$ns" 2>/dev/null ;;
-		esac
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-in_ns() {
-	_ns=$1
-	shift
-	ip netns exec "$_ns" "$@"
-}
 
 now_ns() {
 	date +%s%N
@@ -360,31 +348,16 @@ EOF
 # ---- topology -------------------------------------------------------------
 #
 # Per configuration X: $RUN-xc (client pod), $RUN-xn (node), $RUN-xs
-# (server pod). Pods have a /32 and a default route to 169.254.1.1 on
-# the node side of their veth; the node routes each pod address to its
-# veth and forwards (Calico's layout, tests/netns/apply.sh).
-
-add_pod() { # NODE_NS POD_NS VETH ADDR
-	ip netns add "$2" &&
-		ip link add "$3" type veth peer name eth0 netns "$2" &&
-		ip link set "$3" netns "$1" &&
-		in_ns "$2" ip link set lo up &&
-		in_ns "$2" ip link set eth0 up &&
-		in_ns "$2" ip addr add "$4/32" dev eth0 &&
-		in_ns "$2" ip route add 169.254.1.1 dev eth0 &&
-		in_ns "$2" ip route add default via 169.254.1.1 dev eth0 &&
-		in_ns "$1" ip link set "$3" up &&
-		in_ns "$1" ip addr add 169.254.1.1/32 dev "$3" &&
-		in_ns "$1" ip route add "$4/32" dev "$3"
-}
+# (server pod), as lib.sh's t_node and t_pod make them (Calico's layout):
+# pods have a /32 and a default route to 169.254.1.1 on the node side of
+# their veth; the node routes each pod address to its veth and forwards.
+# The veths are pv0 (client's) and pv1 (server's) in every node.
 
 build_config() { # X
 	x=$(echo "$1" | tr '[:upper:]' '[:lower:]')
-	ip netns add "$RUN-${x}n" &&
-		in_ns "$RUN-${x}n" ip link set lo up &&
-		in_ns "$RUN-${x}n" sysctl -qw net.ipv4.ip_forward=1 &&
-		add_pod "$RUN-${x}n" "$RUN-${x}c" "pd$$${x}c" "$CLIENT_IP" &&
-		add_pod "$RUN-${x}n" "$RUN-${x}s" "pd$$${x}s" "$SERVER_IP" &&
+	t_node "$RUN-${x}n" &&
+		t_pod "$RUN-${x}n" "$RUN-${x}c" "$CLIENT_IP" &&
+		t_pod "$RUN-${x}n" "$RUN-${x}s" "$SERVER_IP" &&
 		in_ns "$RUN-${x}c" sysctl -qw \
 			net.ipv4.ip_local_port_range="10000 65000"
 }
@@ -395,8 +368,7 @@ build_config() { # X
 start() {
 	_ns=$1
 	shift
-	ip netns exec "$_ns" "$@" >"$TMP/ready" 2>&1 &
-	PIDS="$PIDS $!"
+	t_spawn ip netns exec "$_ns" "$@" >"$TMP/ready" 2>&1
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		grep -q ready "$TMP/ready" && return 0
 		sleep 0.1
@@ -646,7 +618,8 @@ for c in $CONFIGS; do
 	x=$(echo "$c" | tr '[:upper:]' '[:lower:]')
 	eval "setup=\${SETUP_$c:-}"
 	[ -n "$setup" ] || die "configuration $c: no SETUP_$c"
-	NS=$RUN-${x}n IFC=pd$$${x}c IFS=pd$$${x}s \
+	NS=$RUN-${x}n IFC=$(t_veth_of "$RUN-${x}n" "$RUN-${x}c") \
+		IFS=$(t_veth_of "$RUN-${x}n" "$RUN-${x}s") \
 		CLIENT_IP=$CLIENT_IP SERVER_IP=$SERVER_IP PODWALL=$PODWALL \
 		TMP=$TMP sh -c "$setup" >"$TMP/setup.$c" 2>&1 ||
 		die "SETUP_$c failed: $(cat "$TMP/setup.$c")"

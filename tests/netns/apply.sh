@@ -14,61 +14,17 @@
 #
 #   sh tests/netns/apply.sh            (from anywhere; BUILD=build-san)
 #
-# Every namespace and process it makes is named after this run and removed
-# on exit, also on failure or Ctrl-C. Prints "apply: N passed, N failed".
+# The node, its pods, the servers, the counters, the closing line
+# "apply: N passed, N failed" and the cleanup on every exit path are
+# tests/netns/lib.sh's.
 
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+PW_TEST=apply
+. tests/netns/lib.sh
 
-BUILD=${BUILD:-build-san}
-case $BUILD in
-/*) PODWALL=$BUILD/podwall ;;
-*) PODWALL=$(pwd)/$BUILD/podwall ;;
-esac
 GOLDEN=tests/golden/nft
-RUN=pwap$$
 NODE=$RUN-node
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/podwall-apply.XXXXXX") || exit 2
-PIDS=
-
-passed=0
-failed=0
-
-cleanup() {
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null
-	done
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-		case $ns in
-		"$RUN"-*) ip netns del "$ns" 2>/dev/null ;;
-		esac
-	done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 2' INT TERM HUP
-
-ok() {
-	passed=$((passed + 1))
-}
-
-fail() {
-	echo "FAIL apply: $*"
-	failed=$((failed + 1))
-}
-
-# check DESCRIPTION COMMAND...: one test.
-check() {
-	what=$1
-	shift
-	if "$@"; then ok; else fail "$what"; fi
-}
-
-in_ns() {
-	_in_ns=$1
-	shift
-	ip netns exec "$_in_ns" "$@"
-}
 
 # same_state A B: two `nft list table` outputs describe the same kernel
 # state: the same objects with the same contents. Two orders in a listing
@@ -81,7 +37,9 @@ in_ns() {
 #    (docs/DATAPATH.md, "The state of B").
 # So the canonical form sorts the objects by their header (kind and name)
 # and each set's and map's elements, one per line; everything else in an
-# object (type, flags, rules in their order) is compared as listed.
+# object (type, flags, rules in their order) is compared as listed. Unlike
+# lib.sh's t_table it keeps every element (the anti-spoofing ones too) and
+# zeroes the counters' values instead of dropping them.
 canon() {
 	sed 's/packets [0-9]* bytes [0-9]*/packets 0 bytes 0/' "$1" |
 		awk -f tests/netns/canon.awk | LC_ALL=C sort |
@@ -127,34 +85,16 @@ plant_checks() {
 		same_state "$TMP/ab" "$TMP/b"
 }
 
-# packets COUNTER: the packets a named counter of the node's table has
-# counted; counted COUNTER OP N: that number compared with test(1).
-packets() {
-	in_ns "$NODE" nft list counter inet podwall "$1" 2>/dev/null |
-		awk '$1 == "packets" { print $2 }'
-}
-
+# counted COUNTER OP N: the packets the named counter COUNTER of the
+# node's table has counted, compared with N by test(1).
 counted() {
-	_n=$(packets "$1")
-	[ -n "$_n" ] && [ "$_n" "$2" "$3" ]
+	_n=$(t_nft_counter "$NODE" "$1")
+	[ -n "$_n" ] && test "$_n" "$2" "$3"
 }
 
-finish() {
-	echo "apply: $passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-	exit $?
-}
-
-if [ "$(id -u)" != 0 ]; then
-	echo "apply: needs root (network namespaces, nftables)"
-	fail "not root"
-	finish
-fi
-if [ ! -x "$PODWALL" ]; then
-	fail "not built: $PODWALL"
-	finish
-fi
-ip netns add "$NODE" || { fail "ip netns add"; finish; }
+needs ip nft python3 setpriv
+t_built "$PODWALL"
+t_node "$NODE" || { fail "building the node netns"; finish; }
 
 # ---- the golden rulesets, through the command and the kernel ------------
 
@@ -269,7 +209,7 @@ for dir in "$GOLDEN"/*/; do
 	check "$(basename "$dir"): netlink load lists as nft -f of the text" \
 		same_as_text "$dir" "$dir" $(node_opt "$dir")
 done
-GEN=$(dirname "$PODWALL")/bench/gen_scale
+GEN=$BIN/bench/gen_scale
 if [ -x "$GEN" ]; then
 	"$GEN" --namespaces 30 "$TMP/scale.yaml" >/dev/null 2>&1
 	check "scale (30 namespaces): netlink load lists as nft -f of the text" \
@@ -512,97 +452,22 @@ check "flush takes no input" sh -c "! $PODWALL apply --flush $GOLDEN/ipblock 2>/
 
 # ---- real traffic ---------------------------------------------------------
 #
-# Pods are namespaces with a veth into the node namespace, routed as
-# Calico does it: the pod has a /32 and a default route to the link-local
-# gateway 169.254.1.1, which every node-side veth holds; the node routes
-# each pod address to its veth. So pod-to-pod traffic crosses the node's
-# forward hook, where podwall's table sits.
+# The node's pods (lib.sh's t_pod: Calico's layout): pod-to-pod traffic
+# crosses the node's forward hook, where podwall's table sits. client,
+# server and other are pods of the cluster; rogue, in the pod range, is
+# none. server and other serve on 8080 and 9090 (t_serve), so a refused
+# connection can only be the policy.
 
-sysctl_ns() {
-	in_ns "$1" sysctl -qw "$2" >/dev/null
-}
+CLIENT=$RUN-client
+SERVER=$RUN-server
+OTHER=$RUN-other
+ROGUE=$RUN-rogue
 
-add_pod() { # NAME IPV4 IPV6
-	pod_ns=$RUN-$1
-	# Interface names have 15 bytes: the pid and the pod's first letter.
-	veth=pw$$$(echo "$1" | cut -c1)
-	ip netns add "$pod_ns" &&
-		sysctl_ns "$pod_ns" net.ipv6.conf.default.accept_dad=0 &&
-		ip link add "$veth" type veth peer name eth0 netns "$pod_ns" &&
-		ip link set "$veth" netns "$NODE" &&
-		sysctl_ns "$NODE" "net.ipv6.conf.$veth.accept_dad=0" &&
-		in_ns "$pod_ns" ip link set lo up &&
-		in_ns "$pod_ns" ip link set eth0 up &&
-		in_ns "$pod_ns" ip addr add "$2/32" dev eth0 &&
-		in_ns "$pod_ns" ip -6 addr add "$3/128" dev eth0 nodad &&
-		in_ns "$pod_ns" ip route add 169.254.1.1 dev eth0 &&
-		in_ns "$pod_ns" ip route add default via 169.254.1.1 dev eth0 &&
-		in_ns "$pod_ns" ip -6 route add default via fe80::1 dev eth0 &&
-		in_ns "$NODE" ip link set "$veth" up &&
-		in_ns "$NODE" ip addr add 169.254.1.1/32 dev "$veth" &&
-		in_ns "$NODE" ip -6 addr add fe80::1/64 dev "$veth" nodad &&
-		in_ns "$NODE" ip route add "$2/32" dev "$veth" &&
-		in_ns "$NODE" ip -6 route add "$3/128" dev "$veth"
-}
-
-serve() { # NAME PORT: on every address, IPv4 and IPv6
-	ip netns exec "$RUN-$1" /usr/bin/python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET6)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-s.bind(("::", int(sys.argv[1])))
-s.listen(16)
-while True:
-    c, _ = s.accept()
-    c.sendall(b"ok\n")
-    c.close()
-' "$2" &
-	PIDS="$PIDS $!"
-}
-
-# connects NAME IP PORT: a TCP connection from pod NAME gets an answer;
-# blocked: it does not (the servers listen on every port asked, so a
-# failure can only be the policy).
-connects() {
-	ip netns exec "$RUN-$1" timeout 3 /usr/bin/python3 -c '
-import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
-sys.exit(0 if s.recv(3) == b"ok\n" else 1)
-' "$2" "$3" 2>/dev/null
-}
-
-blocked() {
-	! connects "$@"
-}
-
-blocked_from() {
-	! connects_from "$@"
-}
-
-# connects_from NAME SRC IP PORT: the same from source address SRC.
-connects_from() {
-	ip netns exec "$RUN-$1" timeout 3 /usr/bin/python3 -c '
-import socket, sys
-s = socket.create_connection((sys.argv[2], int(sys.argv[3])), timeout=2,
-                             source_address=(sys.argv[1], 0))
-sys.exit(0 if s.recv(3) == b"ok\n" else 1)
-' "$2" "$3" "$4" 2>/dev/null
-}
-
-cat >"$TMP/traffic.yaml" <<EOF
-apiVersion: v1
-kind: Node
-metadata:
-  name: $NODE
-spec:
-  podCIDRs: [10.200.0.0/24, "fd00:200::/64"]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: t, labels: {app: client}}
-spec: {nodeName: $NODE, containers: [{name: c}]}
-status: {phase: Running, podIPs: [{ip: 10.200.0.2}, {ip: "fd00:200::2"}]}
+# The manifests without the Node (--pod-cidr stands in for it below), and
+# with it.
+{
+	t_pod_yaml t/client client "$NODE" 10.200.0.2,fd00:200::2
+	cat <<EOT
 ---
 apiVersion: v1
 kind: Pod
@@ -611,12 +476,9 @@ spec:
   nodeName: $NODE
   containers: [{name: s, ports: [{name: http, containerPort: 8080}, {containerPort: 9090}]}]
 status: {phase: Running, podIPs: [{ip: 10.200.0.3}, {ip: "fd00:200::3"}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: other, namespace: t, labels: {app: other}}
-spec: {nodeName: $NODE, containers: [{name: o}]}
-status: {phase: Running, podIPs: [{ip: 10.200.0.4}, {ip: "fd00:200::4"}]}
+EOT
+	t_pod_yaml t/other other "$NODE" 10.200.0.4,fd00:200::4
+	cat <<'EOT'
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -635,33 +497,37 @@ spec:
   policyTypes: [Egress]
   egress:
   - to: [{podSelector: {matchLabels: {app: server}}}]
-EOF
+EOT
+} >"$TMP/traffic-nonode.yaml"
+{
+	t_node_yaml "$NODE" 10.200.0.0/24 fd00:200::/64
+	cat "$TMP/traffic-nonode.yaml"
+} >"$TMP/traffic.yaml"
 
-sysctl_ns "$NODE" net.ipv4.ip_forward=1
-sysctl_ns "$NODE" net.ipv6.conf.all.forwarding=1
-in_ns "$NODE" ip link set lo up
-if add_pod client 10.200.0.2 fd00:200::2 && add_pod server 10.200.0.3 fd00:200::3 &&
-	add_pod other 10.200.0.4 fd00:200::4 && add_pod rogue 10.200.0.9 fd00:200::9; then
+if t_pod "$NODE" "$CLIENT" 10.200.0.2,fd00:200::2 &&
+	t_pod "$NODE" "$SERVER" 10.200.0.3,fd00:200::3 &&
+	t_pod "$NODE" "$OTHER" 10.200.0.4,fd00:200::4 &&
+	t_pod "$NODE" "$ROGUE" 10.200.0.9,fd00:200::9; then
 	ok
 else
 	fail "building the pods"
 	finish
 fi
-for pod in server other; do
-	serve $pod 8080
-	serve $pod 9090
+SERVER_VETH=$(t_veth_of "$NODE" "$SERVER")
+for pod in "$SERVER" "$OTHER"; do
+	t_serve "$pod" 8080
+	t_serve "$pod" 9090
 done
-sleep 0.5
-check "before apply: client -> server:9090 open" connects client 10.200.0.3 9090
-check "before apply: rogue -> server:8080 open" connects rogue 10.200.0.3 8080
-check "before apply: IPv6 other -> server:8080 open" connects other fd00:200::3 8080
+check "before apply: client -> server:9090 open" t_answers "$CLIENT" 10.200.0.3 9090
+check "before apply: rogue -> server:8080 open" t_answers "$ROGUE" 10.200.0.3 8080
+check "before apply: IPv6 other -> server:8080 open" t_answers "$OTHER" fd00:200::3 8080
 # A spoofed source: server's eth0 also holds 192.0.2.50 (no pod's, outside
 # the pod ranges, routed back to server's veth), so only anti-spoofing can
 # stop it: other does not isolate ingress, server not egress.
-in_ns "$RUN-server" ip addr add 192.0.2.50/32 dev eth0
-in_ns "$NODE" ip route add 192.0.2.50/32 dev "pw$$s"
+in_ns "$SERVER" ip addr add 192.0.2.50/32 dev eth0
+in_ns "$NODE" ip route add 192.0.2.50/32 dev "$SERVER_VETH"
 check "before apply: spoofed 192.0.2.50 from server -> other:9090 open" \
-	connects_from server 192.0.2.50 10.200.0.4 9090
+	t_answers "$SERVER" 10.200.0.4 9090 192.0.2.50
 
 in_ns "$NODE" "$PODWALL" apply --node "$NODE" "$TMP/traffic.yaml" >"$TMP/out" 2>&1
 check "traffic: apply exits 0" [ $? -eq 0 ]
@@ -669,25 +535,25 @@ check "traffic: apply exits 0" [ $? -eq 0 ]
 check "anti-spoofing: 6 addresses bound to their veth" \
 	grep -q '; 6 addresses bound to their interface$' "$TMP/out"
 check "anti-spoofing: spoofed 192.0.2.50 from server -> other:9090 dropped" \
-	blocked_from server 192.0.2.50 10.200.0.4 9090
+	t_not t_answers "$SERVER" 10.200.0.4 9090 192.0.2.50
 check "anti-spoofing: server's own address -> other:9090 open" \
-	connects server 10.200.0.4 9090
+	t_answers "$SERVER" 10.200.0.4 9090
 check "anti-spoofing: the drop was counted in denied_spoof" \
 	counted denied_spoof -ge 1
 check "anti-spoofing: server's veth sends to its egress check or returns" \
 	sh -c "ip netns exec $NODE nft list map inet podwall egress_if_v4 |
-		grep -qE '\"pw$$s\" . 10.200.0.3 : return'"
-check "allowed: client -> server:8080 (named port http)" connects client 10.200.0.3 8080
-check "denied by ingress port: client -> server:9090" blocked client 10.200.0.3 9090
-check "denied by ingress peer: other -> server:8080" blocked other 10.200.0.3 8080
-check "denied by egress: client -> other:8080" blocked client 10.200.0.4 8080
-check "fail-closed: unknown 10.200.0.9 -> server:8080" blocked rogue 10.200.0.3 8080
-check "not isolated: server -> other:9090 open" connects server 10.200.0.4 9090
-check "IPv6 allowed: client -> server:8080" connects client fd00:200::3 8080
-check "IPv6 denied by ingress port: client -> server:9090" blocked client fd00:200::3 9090
-check "IPv6 denied by ingress peer: other -> server:8080" blocked other fd00:200::3 8080
-check "IPv6 fail-closed: unknown fd00:200::9 -> server:8080" blocked rogue fd00:200::3 8080
-check "IPv6 not isolated: server -> other:9090 open" connects server fd00:200::4 9090
+		grep -qE '\"$SERVER_VETH\" . 10.200.0.3 : return'"
+check "allowed: client -> server:8080 (named port http)" t_answers "$CLIENT" 10.200.0.3 8080
+check "denied by ingress port: client -> server:9090" t_not t_answers "$CLIENT" 10.200.0.3 9090
+check "denied by ingress peer: other -> server:8080" t_not t_answers "$OTHER" 10.200.0.3 8080
+check "denied by egress: client -> other:8080" t_not t_answers "$CLIENT" 10.200.0.4 8080
+check "fail-closed: unknown 10.200.0.9 -> server:8080" t_not t_answers "$ROGUE" 10.200.0.3 8080
+check "not isolated: server -> other:9090 open" t_answers "$SERVER" 10.200.0.4 9090
+check "IPv6 allowed: client -> server:8080" t_answers "$CLIENT" fd00:200::3 8080
+check "IPv6 denied by ingress port: client -> server:9090" t_not t_answers "$CLIENT" fd00:200::3 9090
+check "IPv6 denied by ingress peer: other -> server:8080" t_not t_answers "$OTHER" fd00:200::3 8080
+check "IPv6 fail-closed: unknown fd00:200::9 -> server:8080" t_not t_answers "$ROGUE" fd00:200::3 8080
+check "IPv6 not isolated: server -> other:9090 open" t_answers "$SERVER" fd00:200::4 9090
 in_ns "$NODE" nft list table inet podwall >"$TMP/list"
 for c in denied_ingress denied_egress denied_unknown; do
 	check "the drops were counted in $c" counted $c -ge 1
@@ -703,7 +569,7 @@ check "denial is a drop, not a reject" sh -c "! grep -q reject $TMP/chain"
 # The flow log: the same input with --flow-log changes only rules, keeps
 # the counters (an update never resets them), and a denied packet is
 # counted and reaches the log statement of its check.
-ing=$(packets denied_ingress)
+ing=$(t_nft_counter "$NODE" denied_ingress)
 in_ns "$NODE" "$PODWALL" apply --node "$NODE" "$TMP/traffic.yaml" >"$TMP/out" 2>&1
 check "flow log: the same input again changes nothing (counters ignored)" \
 	grep -qE '^changed: [0-9]+ unchanged sets$' "$TMP/out"
@@ -713,7 +579,7 @@ check "flow log on: apply exits 0" [ $? -eq 0 ]
 check "flow log on: chains rewritten, not a full load" \
 	grep -qE '^changed: [0-9]+ chains replaced, [0-9]+ unchanged sets$' "$TMP/out"
 check "flow log on: denied_ingress kept its count ($ing)" counted denied_ingress -ge "${ing:-1}"
-check "other -> server:8080 still denied" blocked other 10.200.0.3 8080
+check "other -> server:8080 still denied" t_not t_answers "$OTHER" 10.200.0.3 8080
 check "flow log on: the denied packets were counted in denied_ingress" \
 	counted denied_ingress -gt "${ing:-0}"
 in_ns "$NODE" nft list table inet podwall >"$TMP/list"
@@ -721,13 +587,13 @@ check "flow log on: each class drop logs to group 7" \
 	grep -qE 'counter name "denied_ingress" log prefix "podwall:denied:ingress" group 7 drop' "$TMP/list"
 check "flow log denied: no log on admitting rules" \
 	sh -c "! grep -q 'podwall:allowed' $TMP/list"
-check "flow log: allowed connections still pass" connects client 10.200.0.3 8080
+check "flow log: allowed connections still pass" t_answers "$CLIENT" 10.200.0.3 8080
 in_ns "$NODE" "$PODWALL" apply --node "$NODE" --flow-log all --nflog-group 7 \
 	"$TMP/traffic.yaml" >"$TMP/out" 2>&1
 in_ns "$NODE" nft list table inet podwall >"$TMP/list"
 check "flow log all: admitting rules count and log" \
 	grep -qE 'counter name "allowed_ingress" log prefix "podwall:allowed:ingress" group 7 accept' "$TMP/list"
-check "flow log all: allowed connections still pass" connects client 10.200.0.3 8080
+check "flow log all: allowed connections still pass" t_answers "$CLIENT" 10.200.0.3 8080
 check "flow log all: the admitted connection was counted" counted allowed_ingress -ge 1
 in_ns "$NODE" "$PODWALL" apply --node "$NODE" "$TMP/traffic.yaml" >"$TMP/out" 2>&1
 in_ns "$NODE" nft list table inet podwall >"$TMP/ab"
@@ -738,30 +604,29 @@ check "flow log off again: no log statement left" sh -c "! grep -q ' log ' $TMP/
 "$PODWALL" compile --node "$NODE" "$TMP/traffic.yaml" >"$TMP/unbound.nft" 2>/dev/null
 in_ns "$NODE" nft delete table inet podwall
 in_ns "$NODE" nft -f "$TMP/unbound.nft"
-check "unbound: allowed: client -> server:8080" connects client 10.200.0.3 8080
-check "unbound: denied by egress: client -> other:8080" blocked client 10.200.0.4 8080
-check "unbound: denied by ingress peer: other -> server:8080" blocked other 10.200.0.3 8080
-check "unbound: not isolated: server -> other:9090 open" connects server 10.200.0.4 9090
-check "unbound: IPv6 denied by egress: client -> other:8080" blocked client fd00:200::4 8080
+check "unbound: allowed: client -> server:8080" t_answers "$CLIENT" 10.200.0.3 8080
+check "unbound: denied by egress: client -> other:8080" t_not t_answers "$CLIENT" 10.200.0.4 8080
+check "unbound: denied by ingress peer: other -> server:8080" t_not t_answers "$OTHER" 10.200.0.3 8080
+check "unbound: not isolated: server -> other:9090 open" t_answers "$SERVER" 10.200.0.4 9090
+check "unbound: IPv6 denied by egress: client -> other:8080" t_not t_answers "$CLIENT" fd00:200::4 8080
 
 # --pod-cidr stands in for a Node with spec.podCIDRs.
-sed '1,/^---$/d' "$TMP/traffic.yaml" >"$TMP/traffic-nonode.yaml"
 in_ns "$NODE" "$PODWALL" apply --node "$NODE" "$TMP/traffic-nonode.yaml" >/dev/null 2>&1
 check "no Node, no --pod-cidr: unknown 10.200.0.9 -> other:9090 open" \
-	connects rogue 10.200.0.4 9090
+	t_answers "$ROGUE" 10.200.0.4 9090
 in_ns "$NODE" "$PODWALL" apply --node "$NODE" --pod-cidr 10.200.0.0/24 \
 	--pod-cidr fd00:200::/64 "$TMP/traffic-nonode.yaml" >"$TMP/out" 2>&1
 check "--pod-cidr: apply exits 0" [ $? -eq 0 ]
 check "--pod-cidr: fail-closed: unknown 10.200.0.9 -> other:9090" \
-	blocked rogue 10.200.0.4 9090
+	t_not t_answers "$ROGUE" 10.200.0.4 9090
 check "--pod-cidr: IPv6 fail-closed: unknown fd00:200::9 -> other:9090" \
-	blocked rogue fd00:200::4 9090
+	t_not t_answers "$ROGUE" fd00:200::4 9090
 "$PODWALL" compile --pod-cidr 10.200.0.0/33 "$TMP/traffic-nonode.yaml" >/dev/null 2>&1
 check "--pod-cidr: no CIDR: exit status 2" [ $? -eq 2 ]
 "$PODWALL" compile --pod-cidr 10.200.0.0/24 "$TMP/traffic-nonode.yaml" >"$TMP/out" 2>&1
 check "--pod-cidr: compile shows the range" grep -q '10.200.0.0/24' "$TMP/out"
 
 in_ns "$NODE" "$PODWALL" apply --flush >/dev/null 2>&1
-check "after flush: client -> server:9090 open again" connects client 10.200.0.3 9090
+check "after flush: client -> server:9090 open again" t_answers "$CLIENT" 10.200.0.3 9090
 
 finish
