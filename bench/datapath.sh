@@ -50,7 +50,8 @@
 #   CONFIGS="A B C D E"  the configurations to run; any other letter X
 #                    is a variant whose table the shell command in
 #                    SETUP_X loads, run with NS (X's node namespace),
-#                    IFC/IFS (the client's and server's veths there),
+#                    IF_CLIENT/IF_SERVER (the client's and server's veths
+#                    there; not IFS, which every shell resets),
 #                    CLIENT_IP, SERVER_IP, PODWALL and TMP (scale.yaml,
 #                    pods.yaml) set: how docs/BENCHMARKS.md takes the
 #                    cost of the fast path apart
@@ -87,6 +88,14 @@ TCP_PORT=9001
 die() {
 	echo "datapath: $*" >&2
 	exit 1
+}
+
+# has CONFIG: whether configuration CONFIG is part of this run.
+has() {
+	case " $CONFIGS " in
+	*" $1 "*) return 0 ;;
+	esac
+	return 1
 }
 
 if [ "$(id -u)" != 0 ]; then
@@ -581,6 +590,12 @@ fi
 
 # ---- setup ------------------------------------------------------------------
 
+# The ratios and the checks of the flow stand on the baseline, the floor
+# and podwall: variants come on top of them.
+for c in A B C; do
+	has $c || die "CONFIGS must include A, B and C (got: $CONFIGS)"
+done
+
 echo "datapath: generating the scale cluster ($GEN $GEN_ARGS)"
 "$GEN" $GEN_ARGS "$TMP/scale.yaml" 2>"$TMP/gen.err" || {
 	cat "$TMP/gen.err" >&2
@@ -618,8 +633,8 @@ for c in $CONFIGS; do
 	x=$(echo "$c" | tr '[:upper:]' '[:lower:]')
 	eval "setup=\${SETUP_$c:-}"
 	[ -n "$setup" ] || die "configuration $c: no SETUP_$c"
-	NS=$RUN-${x}n IFC=$(t_veth_of "$RUN-${x}n" "$RUN-${x}c") \
-		IFS=$(t_veth_of "$RUN-${x}n" "$RUN-${x}s") \
+	NS=$RUN-${x}n IF_CLIENT=$(t_veth_of "$RUN-${x}n" "$RUN-${x}c") \
+		IF_SERVER=$(t_veth_of "$RUN-${x}n" "$RUN-${x}s") \
 		CLIENT_IP=$CLIENT_IP SERVER_IP=$SERVER_IP PODWALL=$PODWALL \
 		TMP=$TMP sh -c "$setup" >"$TMP/setup.$c" 2>&1 ||
 		die "SETUP_$c failed: $(cat "$TMP/setup.$c")"
@@ -642,14 +657,6 @@ in_ns "$RUN-cn" "$PODWALL" apply --node node-0 "$TMP/scale.yaml" \
 }
 C_MS=$((($(now_ns) - t0) / 1000000))
 C_SUMMARY=$(tail -n 1 "$TMP/apply.out")
-
-# has CONFIG: whether configuration CONFIG is part of this run.
-has() {
-	case " $CONFIGS " in
-	*" $1 "*) return 0 ;;
-	esac
-	return 1
-}
 
 D_MS=-
 if has D; then
@@ -675,7 +682,6 @@ if has E; then
 		cat "$TMP/e.nft"
 	} | in_ns "$RUN-en" nft -f - || die "loading E failed"
 fi
-D_MS=$((($(now_ns) - t0) / 1000000))
 
 # The flow must pass in every configuration, and podwall must really
 # enforce: the same client to a port no policy allows is dropped in C.
