@@ -18,6 +18,7 @@
 #include "../cmd/podwalld/log.c"
 #include "../cmd/podwalld/snap.c"
 #include "../cmd/podwalld/nflog.c"
+#include "../cmd/podwalld/prom.c"
 #include "../cmd/podwalld/flowlog.c"
 
 static void test_prefixes(void)
@@ -434,7 +435,7 @@ static void test_label_escape(void)
 	size_t n = 0;
 	FILE *f = open_memstream(&m, &n);
 
-	label(f, "a\"b\\c\nd");
+	metric_label(f, "a\"b\\c\nd");
 	fclose(f);
 	CHECK(!strcmp(m, "a\\\"b\\\\c\\nd"), "label escaped: %s", m);
 	free(m);

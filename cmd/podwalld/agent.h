@@ -20,23 +20,10 @@
 
 #include "evq.h"
 #include "flowlog.h"
+#include "prom.h"
 #include "snap.h"
 #include "source.h"
 #include "store.h"
-
-/* A histogram with fixed upper bounds (seconds), Prometheus style. */
-#define HIST_MAX_BUCKETS 16
-struct hist {
-	const double *bounds; /* ascending; +Inf is implicit */
-	size_t nb;
-	uint64_t counts[HIST_MAX_BUCKETS + 1];
-	double sum;
-	uint64_t count;
-};
-
-void hist_observe(struct hist *h, double v);
-/* The q-quantile (0..1) estimated from the buckets' upper bounds. */
-double hist_quantile(const struct hist *h, double q);
 
 #define AGENT_MAX_POD_CIDRS 16
 

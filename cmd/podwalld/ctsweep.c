@@ -208,12 +208,6 @@ void ctsweep_free(struct ctsweep *s)
 	free(s);
 }
 
-static void put_counter(FILE *f, const char *name, const char *help, uint64_t v)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help,
-		name, name, (unsigned long long)v);
-}
-
 /* The series exist (at 0) with the sweep off too, so that dashboards and
  * alerts do not depend on the options. */
 void ctsweep_metrics(struct ctsweep *s, FILE *f)
@@ -221,8 +215,7 @@ void ctsweep_metrics(struct ctsweep *s, FILE *f)
 	struct hist h = { .bounds = sweep_bounds,
 			  .nb = sizeof(sweep_bounds) /
 				sizeof(sweep_bounds[0]) };
-	uint64_t sweeps = 0, cut = 0, errors = 0, cum = 0;
-	const char *name = "podwall_conntrack_sweep_seconds";
+	uint64_t sweeps = 0, cut = 0, errors = 0;
 
 	if (s) {
 		pthread_mutex_lock(&s->lock);
@@ -232,28 +225,17 @@ void ctsweep_metrics(struct ctsweep *s, FILE *f)
 		h = s->seconds;
 		pthread_mutex_unlock(&s->lock);
 	}
-	put_counter(f, "podwall_conntrack_sweeps_total",
-		    "Conntrack sweeps run (after changes and periodic).",
-		    sweeps);
-	put_counter(
+	metric_counter(f, "podwall_conntrack_sweeps_total",
+		       "Conntrack sweeps run (after changes and periodic).",
+		       sweeps);
+	metric_counter(
 		f, "podwall_conntrack_entries_cut_total",
 		"Conntrack entries of connections no longer allowed, deleted.",
 		cut);
-	put_counter(f, "podwall_conntrack_sweep_errors_total",
-		    "Sweeps that could not read the table, and entries that "
-		    "could not be judged or deleted.",
-		    errors);
-	fprintf(f,
-		"# HELP %s Time of one conntrack sweep.\n# TYPE %s "
-		"histogram\n",
-		name, name);
-	for (size_t i = 0; i < h.nb; i++) {
-		cum += h.counts[i];
-		fprintf(f, "%s_bucket{le=\"%g\"} %llu\n", name, h.bounds[i],
-			(unsigned long long)cum);
-	}
-	cum += h.counts[h.nb];
-	fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9g\n%s_count %llu\n",
-		name, (unsigned long long)cum, name, h.sum, name,
-		(unsigned long long)h.count);
+	metric_counter(f, "podwall_conntrack_sweep_errors_total",
+		       "Sweeps that could not read the table, and entries that "
+		       "could not be judged or deleted.",
+		       errors);
+	metric_histogram(f, "podwall_conntrack_sweep_seconds",
+			 "Time of one conntrack sweep.", &h);
 }

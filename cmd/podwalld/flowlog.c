@@ -26,6 +26,7 @@
 #include <podwall/podwall.h>
 #include "flowlog.h"
 #include "log.h"
+#include "prom.h"
 
 #define WINDOW_NS 1000000000ull
 /* Slots of the fold table kept from one window to the next. */
@@ -762,24 +763,6 @@ void flowlog_free(struct flowlog *fl)
 
 /* ---- /metrics ---------------------------------------------------------- */
 
-static void help(FILE *f, const char *name, const char *text)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", name, text, name);
-}
-
-/* A label value as the text format wants it: \\, \" and \n escaped. */
-static void label(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			fputc('\\', f);
-		if (*s == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*s, f);
-	}
-}
-
 /* The kernel's named counters: a counter the table lacks has no series
  * (not counted is not zero). */
 static void kernel_counters(FILE *f)
@@ -791,9 +774,10 @@ static void kernel_counters(FILE *f)
 	char name[32];
 	uint64_t v;
 
-	help(f, "podwall_packets_denied_total",
-	     "Packets dropped by each check of the table: ingress, egress "
-	     "(no rule admitted), unknown (fail-closed), spoof.");
+	metric_help(
+		f, "podwall_packets_denied_total", "counter",
+		"Packets dropped by each check of the table: ingress, egress "
+		"(no rule admitted), unknown (fail-closed), spoof.");
 	for (size_t i = 0; c && i < 4; i++) {
 		snprintf(name, sizeof(name), "denied_%s", denied[i]);
 		if (pw_counters_get(c, name, &v, NULL))
@@ -802,9 +786,10 @@ static void kernel_counters(FILE *f)
 				"%llu\n",
 				denied[i], (unsigned long long)v);
 	}
-	help(f, "podwall_connections_allowed_total",
-	     "Packets admitted by a local pod's class chain: first packets "
-	     "of connections (and unanswered UDP), by direction.");
+	metric_help(
+		f, "podwall_connections_allowed_total", "counter",
+		"Packets admitted by a local pod's class chain: first packets "
+		"of connections (and unanswered UDP), by direction.");
 	for (size_t i = 0; c && i < 2; i++) {
 		snprintf(name, sizeof(name), "allowed_%s", dirs[i]);
 		if (pw_counters_get(c, name, &v, NULL))
@@ -818,16 +803,17 @@ static void kernel_counters(FILE *f)
 
 static void per_policy(FILE *f, const struct flowlog *fl)
 {
-	help(f, "podwall_policy_verdicts_total",
-	     "Flow-log events attributed to a policy (the rule's policy when "
-	     "allowed, each isolating policy when denied); at most "
-	     "--metrics-per-policy policies, the rest in policy=\"_other\".");
+	metric_help(
+		f, "podwall_policy_verdicts_total", "counter",
+		"Flow-log events attributed to a policy (the rule's policy when "
+		"allowed, each isolating policy when denied); at most "
+		"--metrics-per-policy policies, the rest in policy=\"_other\".");
 	for (size_t i = 0; i < fl->cappols; i++) {
 		const struct pol *p = &fl->pols[i];
 
 		for (int v = 0; p->name && p->chosen && v < 2; v++) {
 			fputs("podwall_policy_verdicts_total{policy=\"", f);
-			label(f, p->name);
+			metric_label(f, p->name);
 			fprintf(f, "\",verdict=\"%s\"} %llu\n",
 				pw_flow_verdict_name(v),
 				(unsigned long long)(p->n[v] - p->base[v]));
@@ -850,9 +836,10 @@ static void per_policy(FILE *f, const struct flowlog *fl)
 
 static void flow_counters(FILE *f, struct flowlog *fl)
 {
-	help(f, "podwall_flow_events_total",
-	     "Verdict events received from the kernel (folded ones included), "
-	     "by verdict and direction.");
+	metric_help(
+		f, "podwall_flow_events_total", "counter",
+		"Verdict events received from the kernel (folded ones included), "
+		"by verdict and direction.");
 	for (int v = 0; v < 2; v++)
 		for (int d = 0; d < PW_DIR_NR; d++)
 			fprintf(f,
@@ -861,21 +848,22 @@ static void flow_counters(FILE *f, struct flowlog *fl)
 				pw_flow_verdict_name(v),
 				pw_dir_name((enum pw_dir)d),
 				(unsigned long long)fl->events[v][d]);
-	help(f, "podwall_flow_events_lost_total",
-	     "Verdict events lost: dropped by the kernel when the socket "
-	     "overran (sequence gaps), or for lack of memory.");
+	metric_help(
+		f, "podwall_flow_events_lost_total", "counter",
+		"Verdict events lost: dropped by the kernel when the socket "
+		"overran (sequence gaps), or for lack of memory.");
 	fprintf(f, "podwall_flow_events_lost_total %llu\n",
 		(unsigned long long)fl->lost);
-	help(f, "podwall_flow_log_overruns_total",
-	     "Times the nflog socket overran (ENOBUFS).");
+	metric_help(f, "podwall_flow_log_overruns_total", "counter",
+		    "Times the nflog socket overran (ENOBUFS).");
 	fprintf(f, "podwall_flow_log_overruns_total %llu\n",
 		(unsigned long long)fl->overruns);
-	help(f, "podwall_flow_log_lines_total",
-	     "Lines written to the flow log.");
+	metric_help(f, "podwall_flow_log_lines_total", "counter",
+		    "Lines written to the flow log.");
 	fprintf(f, "podwall_flow_log_lines_total %llu\n",
 		(unsigned long long)fl->lines);
-	help(f, "podwall_flow_log_write_errors_total",
-	     "Lines that could not be written to the flow log.");
+	metric_help(f, "podwall_flow_log_write_errors_total", "counter",
+		    "Lines that could not be written to the flow log.");
 	fprintf(f, "podwall_flow_log_write_errors_total %llu\n",
 		(unsigned long long)fl->write_errors);
 	if (fl->o.per_policy)

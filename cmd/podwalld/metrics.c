@@ -23,64 +23,6 @@ void metrics_init(struct metrics *m)
 	m->latency_seconds.nb = sizeof(duration_bounds) / sizeof(double);
 }
 
-void hist_observe(struct hist *h, double v)
-{
-	size_t i = 0;
-
-	while (i < h->nb && v > h->bounds[i])
-		i++;
-	h->counts[i]++;
-	h->sum += v;
-	h->count++;
-}
-
-double hist_quantile(const struct hist *h, double q)
-{
-	uint64_t want = (uint64_t)ceil(q * (double)h->count), seen = 0;
-
-	for (size_t i = 0; i <= h->nb; i++) {
-		seen += h->counts[i];
-		if (seen >= want && seen)
-			return i < h->nb ? h->bounds[i] : INFINITY;
-	}
-	return NAN;
-}
-
-static void help(FILE *f, const char *name, const char *type, const char *text)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
-}
-
-static void counter(FILE *f, const char *name, const char *text, uint64_t v)
-{
-	help(f, name, "counter", text);
-	fprintf(f, "%s %llu\n", name, (unsigned long long)v);
-}
-
-static void gauge(FILE *f, const char *name, const char *text, double v)
-{
-	help(f, name, "gauge", text);
-	fprintf(f, "%s %.17g\n", name, v);
-}
-
-static void histogram(FILE *f, const char *name, const char *text,
-		      const struct hist *h)
-{
-	uint64_t cum = 0;
-
-	help(f, name, "histogram", text);
-	for (size_t i = 0; i < h->nb; i++) {
-		cum += h->counts[i];
-		fprintf(f, "%s_bucket{le=\"%g\"} %llu\n", name, h->bounds[i],
-			(unsigned long long)cum);
-	}
-	cum += h->counts[h->nb];
-	fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n", name,
-		(unsigned long long)cum);
-	fprintf(f, "%s_sum %.9g\n%s_count %llu\n", name, h->sum, name,
-		(unsigned long long)h->count);
-}
-
 static const char *const kind_names[PW_KIND_NR] = {
 	[PW_KIND_NAMESPACE] = "Namespace",
 	[PW_KIND_POD] = "Pod",
@@ -108,31 +50,35 @@ static void render_counts(FILE *f, const struct agent *a)
 {
 	const struct metrics *m = &a->m;
 
-	help(f, "podwall_reconciles_total", "counter",
-	     "Reconciles by result: ok (applied), invalid (the store does not "
-	     "form a valid cluster), error (compile or kernel failed).");
+	metric_help(
+		f, "podwall_reconciles_total", "counter",
+		"Reconciles by result: ok (applied), invalid (the store does not "
+		"form a valid cluster), error (compile or kernel failed).");
 	fprintf(f, "podwall_reconciles_total{result=\"ok\"} %llu\n",
 		(unsigned long long)m->reconciles_ok);
 	fprintf(f, "podwall_reconciles_total{result=\"invalid\"} %llu\n",
 		(unsigned long long)m->reconciles_invalid);
 	fprintf(f, "podwall_reconciles_total{result=\"error\"} %llu\n",
 		(unsigned long long)m->reconciles_failed);
-	help(f, "podwall_source_events_total", "counter",
-	     "Events received from the sources, by type.");
+	metric_help(f, "podwall_source_events_total", "counter",
+		    "Events received from the sources, by type.");
 	for (size_t i = 0; i < 4; i++)
 		fprintf(f, "podwall_source_events_total{event=\"%s\"} %llu\n",
 			event_names[i], (unsigned long long)m->events[i]);
-	counter(f, "podwall_source_events_dropped_total",
+	metric_counter(
+		f, "podwall_source_events_dropped_total",
 		"Events lost for lack of memory (the agent is then not ready).",
 		evq_dropped(a->q));
-	counter(f, "podwall_rejections_total",
+	metric_counter(
+		f, "podwall_rejections_total",
 		"Object versions rejected as invalid (their last good version "
 		"stays in force).",
 		m->rejections);
-	gauge(f, "podwall_objects_rejected",
-	      "Objects whose latest version is rejected right now.",
-	      (double)store_rejected(a->st));
-	counter(f, "podwall_apply_errors_total",
+	metric_gauge(f, "podwall_objects_rejected",
+		     "Objects whose latest version is rejected right now.",
+		     (double)store_rejected(a->st));
+	metric_counter(
+		f, "podwall_apply_errors_total",
 		"Kernel transactions that failed (the previous ruleset stayed).",
 		m->apply_errors);
 }
@@ -141,41 +87,48 @@ static void render_sizes(FILE *f, const struct agent *a)
 {
 	const struct metrics *m = &a->m;
 
-	help(f, "podwall_store_objects", "gauge",
-	     "Entries in the agent's store by source kind (a manifests file "
-	     "is one File entry).");
+	metric_help(
+		f, "podwall_store_objects", "gauge",
+		"Entries in the agent's store by source kind (a manifests file "
+		"is one File entry).");
 	for (size_t i = 0; i < sizeof(store_kinds) / sizeof(*store_kinds); i++)
 		fprintf(f, "podwall_store_objects{kind=\"%s\"} %zu\n",
 			store_kinds[i],
 			store_count_kind(a->st, store_kinds[i]));
-	help(f, "podwall_cluster_objects", "gauge",
-	     "Objects of the cluster last applied, by kind (including implicit "
-	     "namespaces).");
+	metric_help(
+		f, "podwall_cluster_objects", "gauge",
+		"Objects of the cluster last applied, by kind (including implicit "
+		"namespaces).");
 	for (size_t i = 0; i < PW_KIND_NR; i++)
 		fprintf(f, "podwall_cluster_objects{kind=\"%s\"} %zu\n",
 			kind_names[i], m->cluster_objects[i]);
-	gauge(f, "podwall_ruleset_chains", "Chains in the table applied.",
-	      (double)m->chains);
-	gauge(f, "podwall_ruleset_sets", "Sets and maps in the table applied.",
-	      (double)m->sets);
-	gauge(f, "podwall_ruleset_elements",
-	      "Elements of all sets and maps in the table applied.",
-	      (double)m->elements);
-	gauge(f, "podwall_local_pods", "Local pods enforced on this node.",
-	      (double)m->local_pods);
-	gauge(f, "podwall_pod_addresses_bound",
-	      "Local pod addresses bound to the interface the route to them "
-	      "leads to (anti-spoofing).",
-	      (double)m->bound);
-	gauge(f, "podwall_pod_addresses_unbound",
-	      "Local pod addresses without a direct route to a pod interface "
-	      "(not wired yet, or not routed): not checked for spoofing.",
-	      (double)m->unbound);
-	counter(f, "podwall_route_changes_total",
+	metric_gauge(f, "podwall_ruleset_chains",
+		     "Chains in the table applied.", (double)m->chains);
+	metric_gauge(f, "podwall_ruleset_sets",
+		     "Sets and maps in the table applied.", (double)m->sets);
+	metric_gauge(f, "podwall_ruleset_elements",
+		     "Elements of all sets and maps in the table applied.",
+		     (double)m->elements);
+	metric_gauge(f, "podwall_local_pods",
+		     "Local pods enforced on this node.",
+		     (double)m->local_pods);
+	metric_gauge(
+		f, "podwall_pod_addresses_bound",
+		"Local pod addresses bound to the interface the route to them "
+		"leads to (anti-spoofing).",
+		(double)m->bound);
+	metric_gauge(
+		f, "podwall_pod_addresses_unbound",
+		"Local pod addresses without a direct route to a pod interface "
+		"(not wired yet, or not routed): not checked for spoofing.",
+		(double)m->unbound);
+	metric_counter(
+		f, "podwall_route_changes_total",
 		"Route and link notifications that can change which interface "
 		"leads to a pod.",
 		m->route_changes);
-	counter(f, "podwall_rebinds_total",
+	metric_counter(
+		f, "podwall_rebinds_total",
 		"Route or link changes that changed the table's interface "
 		"bindings (without a cluster event).",
 		m->rebinds);
@@ -186,40 +139,46 @@ static void render_times(FILE *f, const struct agent *a)
 	const struct metrics *m = &a->m;
 	const char *why;
 
-	gauge(f, "podwall_last_apply_success_timestamp_seconds",
-	      "Unix time of the last successful kernel transaction (0: none).",
-	      m->last_apply_unix);
-	counter(f, "podwall_apply_full_total",
-		"Successful transactions that loaded the whole table.",
-		m->full_loads);
-	counter(f, "podwall_drift_repairs_total",
+	metric_gauge(
+		f, "podwall_last_apply_success_timestamp_seconds",
+		"Unix time of the last successful kernel transaction (0: none).",
+		m->last_apply_unix);
+	metric_counter(f, "podwall_apply_full_total",
+		       "Successful transactions that loaded the whole table.",
+		       m->full_loads);
+	metric_counter(
+		f, "podwall_drift_repairs_total",
 		"Periodic checks that found the kernel's table changed by someone "
 		"else, and put it back.",
 		m->drift_repairs);
-	counter(f, "podwall_apply_incremental_total",
+	metric_counter(
+		f, "podwall_apply_incremental_total",
 		"Successful transactions that changed only what differed.",
 		m->incremental_updates);
-	histogram(f, "podwall_reconcile_duration_seconds",
-		  "Time to build, compile and apply the cluster once.",
-		  &m->reconcile_seconds);
-	histogram(f, "podwall_event_to_enforcement_seconds",
-		  "From a source event (file closed or renamed in, watch event "
-		  "received) to the kernel enforcing it.",
-		  &m->latency_seconds);
-	help(f, "podwall_last_reconcile_stage_seconds", "gauge",
-	     "Time the last reconcile spent per stage: build (store to cluster), "
-	     "compile (engine and ruleset), kernel (the transaction).");
+	metric_histogram(f, "podwall_reconcile_duration_seconds",
+			 "Time to build, compile and apply the cluster once.",
+			 &m->reconcile_seconds);
+	metric_histogram(
+		f, "podwall_event_to_enforcement_seconds",
+		"From a source event (file closed or renamed in, watch event "
+		"received) to the kernel enforcing it.",
+		&m->latency_seconds);
+	metric_help(
+		f, "podwall_last_reconcile_stage_seconds", "gauge",
+		"Time the last reconcile spent per stage: build (store to cluster), "
+		"compile (engine and ruleset), kernel (the transaction).");
 	for (size_t i = 0; i < 3; i++)
 		fprintf(f,
 			"podwall_last_reconcile_stage_seconds{stage=\"%s\"} "
 			"%.9f\n",
 			stage_names[i], (double)m->stage_ns[i] / 1e9);
-	gauge(f, "podwall_ready", "1 when /readyz answers ready.",
-	      agent_ready(a, &why));
-	gauge(f, "podwall_source_failing",
-	      "1 while a source's requests keep failing (the objects last read "
-	      "stay in force).",
-	      agent_source_trouble(a) != NULL);
+	metric_gauge(f, "podwall_ready", "1 when /readyz answers ready.",
+		     agent_ready(a, &why));
+	metric_gauge(
+		f, "podwall_source_failing",
+		"1 while a source's requests keep failing (the objects last read "
+		"stay in force).",
+		agent_source_trouble(a) != NULL);
 }
 
 char *metrics_render(const struct agent *a, size_t *len)
