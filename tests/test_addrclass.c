@@ -13,6 +13,7 @@
 #include "addr.h"
 #include "addrclass.h"
 #include "check.h"
+#include "load.h"
 #include "model.h"
 #include <podwall/podwall.h>
 
@@ -24,27 +25,6 @@ static uint64_t rng(void)
 	rng_state ^= rng_state >> 7;
 	rng_state ^= rng_state << 17;
 	return rng_state;
-}
-
-static struct pw_cluster *load(const char *yaml)
-{
-	struct pw_cluster *c = pw_cluster_new();
-	struct pw_diags *d = pw_diags_new();
-	char buf[512];
-
-	if (!c || !d)
-		exit(2);
-	if (pw_cluster_load_buffer(c, "t.yaml", yaml, strlen(yaml), d) ||
-	    pw_cluster_finalize(c, d)) {
-		for (size_t i = 0; i < pw_diags_count(d); i++) {
-			pw_diag_format(pw_diags_get(d, i), buf, sizeof(buf));
-			fprintf(stderr, "%s\n", buf);
-		}
-		fprintf(stderr, "cannot load test cluster:\n%s", yaml);
-		exit(2);
-	}
-	pw_diags_free(d);
-	return c;
 }
 
 static const char base_yaml[] =
@@ -91,7 +71,7 @@ static const struct {
 
 static void test_exact(void)
 {
-	struct pw_cluster *c = load(base_yaml);
+	struct pw_cluster *c = test_cluster("t.yaml", base_yaml);
 	struct pw_addrclass_set *s = NULL;
 	char buf[PW_ADDRCLASS_STRLEN], rep[PW_ADDR_STRLEN];
 	struct pw_addr a;
@@ -128,7 +108,7 @@ static void test_exact(void)
 /* Extra cuts (an expectation's CIDRs) split the classes they cross. */
 static void test_extra(void)
 {
-	struct pw_cluster *c = load(base_yaml);
+	struct pw_cluster *c = test_cluster("t.yaml", base_yaml);
 	struct pw_addrclass_set *s = NULL;
 	struct pw_cidr extra[2];
 	char buf[PW_ADDRCLASS_STRLEN];
@@ -320,7 +300,7 @@ static void test_random(void)
 
 	for (int round = 0; round < 40; round++) {
 		char *yaml = random_cluster();
-		struct pw_cluster *c = load(yaml);
+		struct pw_cluster *c = test_cluster("t.yaml", yaml);
 		struct pw_addrclass_set *s = NULL;
 
 		if (pw_addrclass_build_clusters(

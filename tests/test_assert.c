@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "load.h"
 #include "expect.h"
 #include <podwall/assert.h>
 #include <podwall/podwall.h>
@@ -282,27 +283,6 @@ static void test_parse_bad(void)
 
 /* ---- checking, with known answers ----------------------------------------- */
 
-static struct pw_cluster *load(const char *yaml)
-{
-	struct pw_cluster *c = pw_cluster_new();
-	struct pw_diags *d = pw_diags_new();
-	char buf[512];
-
-	if (!c || !d)
-		exit(2);
-	if (pw_cluster_load_buffer(c, "c.yaml", yaml, strlen(yaml), d) ||
-	    pw_cluster_finalize(c, d)) {
-		for (size_t i = 0; i < pw_diags_count(d); i++) {
-			pw_diag_format(pw_diags_get(d, i), buf, sizeof(buf));
-			fprintf(stderr, "%s\n", buf);
-		}
-		fprintf(stderr, "cannot load test cluster\n");
-		exit(2);
-	}
-	pw_diags_free(d);
-	return c;
-}
-
 #define POD(ns, name, labels, ip, port)                                         \
 	"---\napiVersion: v1\nkind: Pod\nmetadata: {name: " name                \
 	", namespace: " ns ", labels: {" labels "}}\n"                          \
@@ -465,7 +445,7 @@ out:
 
 static void test_known(void)
 {
-	struct pw_cluster *c = load(known_cluster);
+	struct pw_cluster *c = test_cluster("c.yaml", known_cluster);
 	struct pw_engine *e = pw_engine_new(c);
 
 	CHECK(e != NULL, "engine");
@@ -483,7 +463,7 @@ static void test_stats(void)
 				   "  to: {namespace: a, pod: {app: db}}\n"
 				   "  only-from: [{namespace: a}]\n"
 				   "  ports: [5432, 53/UDP]\n";
-	struct pw_cluster *c = load(known_cluster);
+	struct pw_cluster *c = test_cluster("c.yaml", known_cluster);
 	struct pw_engine *e = pw_engine_new(c);
 	struct pw_diags *d;
 	struct pw_expect_set *s = parse(text, &d);
@@ -662,7 +642,7 @@ static void test_brute(void)
 
 	for (int round = 0; round < 8; round++) {
 		char *yaml = random_cluster();
-		struct pw_cluster *c = load(yaml);
+		struct pw_cluster *c = test_cluster("c.yaml", yaml);
 		struct pw_engine *e = pw_engine_new(c);
 		struct pw_diags *d;
 		struct pw_expect_set *s = parse(text, &d);

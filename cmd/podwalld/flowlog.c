@@ -763,40 +763,43 @@ void flowlog_free(struct flowlog *fl)
 
 /* ---- /metrics ---------------------------------------------------------- */
 
-/* The kernel's named counters: a counter the table lacks has no series
- * (not counted is not zero). */
+/* The kernel's named counters (docs/DATAPATH.md) and the series each
+ * becomes, grouped by metric. */
+static const struct {
+	const char *counter, *metric, *label, *value, *help;
+} kernel_series[] = {
+	{ "denied_ingress", "podwall_packets_denied_total", "check", "ingress",
+	  "Packets dropped by each check of the table: ingress, egress "
+	  "(no rule admitted), unknown (fail-closed), spoof." },
+	{ "denied_egress", "podwall_packets_denied_total", "check", "egress",
+	  NULL },
+	{ "denied_unknown", "podwall_packets_denied_total", "check", "unknown",
+	  NULL },
+	{ "denied_spoof", "podwall_packets_denied_total", "check", "spoof",
+	  NULL },
+	{ "allowed_ingress", "podwall_connections_allowed_total", "direction",
+	  "ingress",
+	  "Packets admitted by a local pod's class chain: first packets "
+	  "of connections (and unanswered UDP), by direction." },
+	{ "allowed_egress", "podwall_connections_allowed_total", "direction",
+	  "egress", NULL },
+};
+
+/* A counter the table lacks has no series (not counted is not zero). */
 static void kernel_counters(FILE *f)
 {
-	static const char *const denied[] = { "ingress", "egress", "unknown",
-					      "spoof" };
-	static const char *const dirs[] = { "ingress", "egress" };
 	struct pw_counters *c = pw_counters_read();
-	char name[32];
 	uint64_t v;
 
-	metric_help(
-		f, "podwall_packets_denied_total", "counter",
-		"Packets dropped by each check of the table: ingress, egress "
-		"(no rule admitted), unknown (fail-closed), spoof.");
-	for (size_t i = 0; c && i < 4; i++) {
-		snprintf(name, sizeof(name), "denied_%s", denied[i]);
-		if (pw_counters_get(c, name, &v, NULL))
-			fprintf(f,
-				"podwall_packets_denied_total{check=\"%s\"} "
-				"%llu\n",
-				denied[i], (unsigned long long)v);
-	}
-	metric_help(
-		f, "podwall_connections_allowed_total", "counter",
-		"Packets admitted by a local pod's class chain: first packets "
-		"of connections (and unanswered UDP), by direction.");
-	for (size_t i = 0; c && i < 2; i++) {
-		snprintf(name, sizeof(name), "allowed_%s", dirs[i]);
-		if (pw_counters_get(c, name, &v, NULL))
-			fprintf(f,
-				"podwall_connections_allowed_total{direction="
-				"\"%s\"} %llu\n",
-				dirs[i], (unsigned long long)v);
+	for (size_t i = 0; i < sizeof(kernel_series) / sizeof(kernel_series[0]);
+	     i++) {
+		if (kernel_series[i].help)
+			metric_help(f, kernel_series[i].metric, "counter",
+				    kernel_series[i].help);
+		if (c && pw_counters_get(c, kernel_series[i].counter, &v, NULL))
+			fprintf(f, "%s{%s=\"%s\"} %llu\n",
+				kernel_series[i].metric, kernel_series[i].label,
+				kernel_series[i].value, (unsigned long long)v);
 	}
 	pw_counters_free(c);
 }
