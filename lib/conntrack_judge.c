@@ -27,12 +27,6 @@
 
 /* -- judging ------------------------------------------------------------ */
 
-/* A pod address of the matrix, sorted for binary search. */
-struct pod_addr {
-	struct pw_addr a;
-	size_t pod;
-};
-
 /* Endpoints of addresses that are not matrix pods (nodes, hostNetwork
  * pods, the outside), resolved once: open addressing, power-of-two size. */
 struct other_ep {
@@ -63,8 +57,6 @@ struct pw_ct_judge {
 	size_t npods;
 	bool *local; /* per matrix pod: enforced on this node */
 	struct pw_endpoints **pod_eps; /* per matrix pod, resolved lazily */
-	struct pod_addr *addrs;
-	size_t naddrs;
 	/* Addresses of Nodes and hostNetwork pods, sorted: the only ones
 	 * besides pods that are not simply outside the cluster. */
 	struct pw_addr *known;
@@ -89,16 +81,6 @@ static int addr_cmp(const void *x, const void *y)
 
 /* By address, then matrix index: the first of equal addresses is the
  * first pod in matrix order. */
-static int pod_addr_cmp(const void *x, const void *y)
-{
-	const struct pod_addr *a = x, *b = y;
-	int c = addr_cmp(&a->a, &b->a);
-
-	if (c)
-		return c;
-	return a->pod < b->pod ? -1 : a->pod > b->pod;
-}
-
 static bool pod_is_local(const struct pw_engine *e, size_t i, const char *node)
 {
 	const char *n = pw_engine_pod_node(e, i);
@@ -106,34 +88,11 @@ static bool pod_is_local(const struct pw_engine *e, size_t i, const char *node)
 	return !node || (n && !strcmp(n, node));
 }
 
-/* Every address of every matrix pod, sorted. */
-static int index_pods(struct pw_ct_judge *j)
+/* Which matrix pods this node enforces. */
+static int mark_local(struct pw_ct_judge *j)
 {
-	const struct pw_engine *e = j->e;
-	size_t cap = 0, k = 0;
-	struct pw_addr a[4];
-
 	for (size_t i = 0; i < j->npods; i++)
-		cap += pw_engine_pod_addrs(e, i, NULL, 0);
-	j->addrs = calloc(cap ? cap : 1, sizeof(*j->addrs));
-	if (!j->addrs)
-		return -ENOMEM;
-	for (size_t i = 0; i < j->npods; i++) {
-		size_t n = pw_engine_pod_addrs(e, i, a, PW_ARRAY_SIZE(a));
-
-		for (size_t m = 0; m < n && m < PW_ARRAY_SIZE(a) && k < cap;
-		     m++) {
-			memset(&j->addrs[k].a, 0, sizeof(j->addrs[k].a));
-			j->addrs[k].a.family = a[m].family;
-			memcpy(j->addrs[k].a.b, a[m].b, sizeof(a[m].b));
-			j->addrs[k++].pod = i;
-		}
-		j->local[i] = pod_is_local(e, i, j->node);
-	}
-	j->naddrs = k;
-	/* Two pods claiming one address: the first in matrix order wins, as
-	 * in the ruleset's maps. */
-	qsort(j->addrs, k, sizeof(*j->addrs), pod_addr_cmp);
+		j->local[i] = pod_is_local(j->e, i, j->node);
 	return 0;
 }
 
@@ -194,7 +153,7 @@ PW_EXPORT struct pw_ct_judge *pw_ct_judge_new(const struct pw_engine *e,
 	j->node = node ? strdup(node) : NULL;
 	j->local = calloc(j->npods + 1, sizeof(*j->local));
 	j->pod_eps = calloc(j->npods + 1, sizeof(*j->pod_eps));
-	if ((node && !j->node) || !j->local || !j->pod_eps || index_pods(j) ||
+	if ((node && !j->node) || !j->local || !j->pod_eps || mark_local(j) ||
 	    index_known(j))
 		goto err_free_judge;
 	return j;
@@ -220,7 +179,6 @@ PW_EXPORT void pw_ct_judge_free(struct pw_ct_judge *j)
 	free(j->known);
 	free(j->pod_eps);
 	free(j->local);
-	free(j->addrs);
 	free(j->host);
 	free(j->node);
 	free(j);
@@ -243,24 +201,7 @@ static bool is_host(const struct pw_ct_judge *j, const struct pw_addr *a)
 /* The matrix pod with address a, or -1. */
 static long pod_of(const struct pw_ct_judge *j, const struct pw_addr *a)
 {
-	size_t lo = 0, hi = j->naddrs;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = addr_cmp(a, &j->addrs[mid].a);
-
-		if (!c) {
-			/* The first of equal keys: the lowest pod. */
-			while (mid > 0 && !addr_cmp(a, &j->addrs[mid - 1].a))
-				mid--;
-			return (long)j->addrs[mid].pod;
-		}
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return -1;
+	return pw_engine_addr_pod(j->e, a);
 }
 
 static uint64_t hash_bytes(const void *p, size_t n)
@@ -301,8 +242,9 @@ static int other_grow(struct pw_ct_judge *j)
 
 /*
  * An address outside the cluster, as pw_engine_resolve() makes it but
- * without its linear search through every pod (which the judge has
- * already done with its index): one PW_EP_IP endpoint (lib/engine.h).
+ * without its scan of every pod for a hostNetwork address (the judge's
+ * sorted `known` addresses have answered that): one PW_EP_IP endpoint
+ * (lib/engine.h).
  */
 static struct pw_endpoints *outside(const struct pw_addr *a)
 {

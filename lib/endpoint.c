@@ -114,12 +114,13 @@ static int resolve_addr(const struct pw_engine *e, const char *text,
 {
 	const struct pw_cluster *c = e->c;
 	struct pw_addr a;
+	long k;
 
 	if (pw_addr_parse(text, &a))
 		return -EINVAL;
-	for (size_t k = 0; k < e->npods; k++)
-		if (has_addr(e->pods[k].pod->ips, e->pods[k].pod->nips, &a))
-			return add_pod(eps, e, k);
+	k = pw_engine_addr_pod(e, &a);
+	if (k >= 0)
+		return add_pod(eps, e, (size_t)k);
 	for (size_t i = 0; i < c->nnodes; i++)
 		if (has_addr(c->nodes[i].addrs, c->nodes[i].naddrs, &a))
 			return add_addr(eps, PW_EP_NODE, &a, &c->nodes[i]);

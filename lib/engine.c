@@ -109,6 +109,54 @@ static int collect_pods(struct pw_engine *e)
 	return 0;
 }
 
+static int addr_pod_cmp(const void *pa, const void *pb)
+{
+	const struct pw_addr_pod *a = pa, *b = pb;
+	int c = pw_addr_cmp(&a->a, &b->a);
+
+	return c ? c : (a->pod > b->pod) - (a->pod < b->pod);
+}
+
+/* Every address of every matrix pod, sorted (struct pw_addr_pod). */
+static int index_addresses(struct pw_engine *e)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->npods; i++)
+		n += e->pods[i].pod->nips;
+	e->addr_pods = calloc(n ? n : 1, sizeof(*e->addr_pods));
+	if (!e->addr_pods)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->npods; i++) {
+		const struct pw_pod *p = e->pods[i].pod;
+
+		for (size_t k = 0; k < p->nips; k++) {
+			e->addr_pods[e->naddr_pods].a = p->ips[k];
+			e->addr_pods[e->naddr_pods++].pod = (uint32_t)i;
+		}
+	}
+	qsort(e->addr_pods, e->naddr_pods, sizeof(*e->addr_pods), addr_pod_cmp);
+	return 0;
+}
+
+long pw_engine_addr_pod(const struct pw_engine *e, const struct pw_addr *a)
+{
+	size_t lo = 0, hi = e->naddr_pods;
+
+	/* The first entry not below a: the lowest pod with that address. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pw_addr_cmp(&e->addr_pods[mid].a, a) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < e->naddr_pods && !pw_addr_cmp(&e->addr_pods[lo].a, a))
+		return e->addr_pods[lo].pod;
+	return -1;
+}
+
 /* ---- namespaces: pod ranges and the label index -------------------------- */
 
 static int post_cmp(const void *a, const void *b)
@@ -726,8 +774,9 @@ static int default_ports(struct pw_engine *e)
 PW_EXPORT struct pw_engine *pw_engine_new(const struct pw_cluster *c)
 {
 	static int (*const steps[])(struct pw_engine *) = {
-		collect_pods,  index_namespaces, select_policies,
-		classify_pods, compile_rules,	 default_ports,
+		collect_pods,	 index_addresses, index_namespaces,
+		select_policies, classify_pods,	  compile_rules,
+		default_ports,
 	};
 	struct pw_engine *e;
 	int err = 0;
@@ -772,6 +821,7 @@ PW_EXPORT void pw_engine_free(struct pw_engine *e)
 	free(e->memo);
 	free(e->defports);
 	free(e->ones);
+	free(e->addr_pods);
 	free(e);
 }
 

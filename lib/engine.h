@@ -94,6 +94,14 @@ struct pw_erule {
 	uint32_t peer_base; /* into engine->peer_set */
 };
 
+/* An address of a matrix pod (engine->addr_pods, sorted by address, then
+ * by pod: the first pod in matrix order wins when two claim one address,
+ * as in the ruleset's maps). */
+struct pw_addr_pod {
+	struct pw_addr a;
+	uint32_t pod;
+};
+
 struct pw_engine {
 	const struct pw_cluster *c;
 	size_t npods;
@@ -117,7 +125,14 @@ struct pw_engine {
 	struct pw_port *defports;
 	size_t ndefports;
 	uint64_t *ones; /* every pod */
+	struct pw_addr_pod *addr_pods;
+	size_t naddr_pods;
 };
+
+/* The matrix pod with address a, or -1: a binary search, for the callers
+ * that meet addresses per packet or per connection (explain by address,
+ * the flow log, the conntrack sweep). */
+long pw_engine_addr_pod(const struct pw_engine *e, const struct pw_addr *a);
 
 /*
  * Endpoints of explain. A matrix pod (or template) is PW_EP_POD with its
