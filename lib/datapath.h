@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <podwall/datapath.h>
 #include "model.h"
 
@@ -130,6 +131,25 @@ struct pw_ruleset {
 	struct pw_nft_image *image;
 };
 
+/* qsort, which must not see a NULL array even when it is empty. */
+static inline void pw_sort(void *v, size_t n, size_t size,
+			   int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(v, n, size, cmp);
+}
+
+static inline int pw_u128_cmp(pw_u128 a, pw_u128 b)
+{
+	return a < b ? -1 : a > b;
+}
+
+/* qsort orders of intervals (lo, then hi), boxes (address, protocol,
+ * port) and plain addresses. */
+int pw_ival_cmp(const void *pa, const void *pb);
+int pw_box_cmp(const void *pa, const void *pb);
+int pw_u128_qcmp(const void *pa, const void *pb);
+
 /* The highest address of a family. */
 static inline pw_u128 pw_fam_max(enum pw_fam f)
 {
@@ -184,6 +204,93 @@ size_t pw_nft_ifnames(const struct pw_ruleset *rs, const char ***out);
 /* The entry of addr in a verdict map (sorted by address), or NULL. */
 const struct pw_nft_vmap *pw_nft_vmap_find(const struct pw_nft_vmaps *m,
 					   pw_u128 addr);
+
+/* ---- classes (nft_class.c) ---------------------------------------- */
+
+/* IP protocol numbers of enum pw_proto. */
+extern const uint8_t pw_proto_num[PW_PROTO_NR];
+
+/* A port span of a rule: protocol number and [lo, hi]. */
+struct pw_nft_span {
+	uint8_t proto;
+	uint16_t lo, hi;
+};
+
+struct pw_nft_spans {
+	struct pw_nft_span *v;
+	size_t n, cap;
+};
+
+/* Memory a class build works in, reused from one build to the next. */
+struct pw_nft_scratch {
+	struct pw_ivals peer[PW_FAM_NR]; /* one rule's peers */
+	struct pw_nft_spans spans; /* one rule's ports */
+};
+
+void pw_nft_scratch_clear(struct pw_nft_scratch *s);
+
+/*
+ * What the builder asks about selector peers: peer k of rule r (on the
+ * source's side) of the source's policy j. Pods are slots 0..npods-1
+ * of the caller's numbering, NULL for an empty slot; they are only asked
+ * for by egress rules with named ports, which resolve on each
+ * destination.
+ */
+struct pw_nft_src_ops {
+	/* The admitted pods' addresses, merged, per family (an array of
+	 * PW_FAM_NR); NULL on ENOMEM. */
+	const struct pw_ivals *(*addrs)(void *ctx, size_t j, size_t r,
+					size_t k);
+	size_t (*npods)(void *ctx);
+	const struct pw_pod *(*pod)(void *ctx, size_t q);
+	bool (*admits)(void *ctx, size_t j, size_t r, size_t k, size_t q);
+};
+
+/* The inputs of one class: a side, the policies selecting its pods on
+ * that side in cluster order, and for ingress the container ports its
+ * named ports resolve on (a pod's ports; only those the policies name
+ * count). */
+struct pw_nft_src {
+	const struct pw_nft_src_ops *ops;
+	void *ctx;
+	enum pw_dir dir;
+	const struct pw_policy *const *pols;
+	size_t npols;
+	const struct pw_cport *ports;
+	size_t nports;
+};
+
+/* Builds k (elements normalized, hash, identity, comment; not its id).
+ * 0 or -ENOMEM (k then empty). */
+int pw_nft_class_build(const struct pw_nft_src *src, struct pw_nft_scratch *s,
+		       struct pw_nft_class *k);
+/* Whether one of the policies' rules on side d names container port cp
+ * (which then is part of an ingress class's identity). */
+bool pw_nft_port_named(const struct pw_policy *const *pols, size_t n,
+		       enum pw_dir d, const struct pw_cport *cp);
+/* A total order on the elements (equal: 0), for the tie-break of
+ * classes whose identities hash alike. */
+int pw_nft_class_cmp(const struct pw_nft_class *a, const struct pw_nft_class *b);
+/* A deep copy; 0 or -ENOMEM (to then empty). */
+int pw_nft_class_copy(struct pw_nft_class *to, const struct pw_nft_class *from);
+void pw_nft_class_clear(struct pw_nft_class *k);
+
+/* ---- assembling a ruleset (nft_compile.c) ------------------------- */
+
+/* Adds local pod p's addresses to side d's verdict maps, towards class
+ * index cls (until pw_nft_finish gives classes their ids); order breaks
+ * ties between pods claiming one address (lower wins: the engine's
+ * matrix order). 0 or -ENOMEM. */
+int pw_nft_vmap_add(struct pw_ruleset *rs, enum pw_dir d,
+		    const struct pw_pod *p, const char *name, uint32_t order,
+		    uint32_t cls);
+/* Adds this node's pod ranges from the cluster's Node. 0 or -ENOMEM. */
+int pw_nft_node_ranges(struct pw_ruleset *rs, const struct pw_cluster *c);
+/* Gives classes their ids, sorts everything into its rendered order and
+ * drops duplicate addresses. 0 or -ENOMEM. */
+int pw_nft_finish(struct pw_ruleset *rs);
+/* Appends an address to a list; 0 or -ENOMEM. */
+int pw_nft_addrs_add(struct pw_addrs *s, pw_u128 a);
 
 /* Frees the cached kernel image of a ruleset (nft_image.c). */
 void pw_nft_image_free(struct pw_nft_image *img);

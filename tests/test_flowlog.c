@@ -206,17 +206,16 @@ static struct snap_slot *published(void)
 	struct pw_cluster *c = pw_cluster_new();
 	struct pw_diags *d = pw_diags_new();
 	struct snap_slot *sl = snap_slot_new();
-	struct pw_engine *e;
 
 	if (pw_cluster_load_buffer(c, "t.yaml", cluster_yaml,
 				   strlen(cluster_yaml), d) ||
-	    pw_cluster_finalize(c, d) || !(e = pw_engine_new(c))) {
+	    pw_cluster_finalize(c, d)) {
 		CHECK(0, "cluster");
 		pw_cluster_free(c);
 		pw_diags_free(d);
 		return sl;
 	}
-	snap_slot_publish(sl, snap_new(c, e, 1));
+	snap_slot_publish(sl, snap_new(c, 1)); /* the engine: on first use */
 	pw_diags_free(d);
 	return sl;
 }

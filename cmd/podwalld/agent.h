@@ -73,7 +73,13 @@ struct agent {
 	size_t npending, cappending;
 
 	struct pw_ruleset *applied; /* what the kernel holds, when known */
-	/* The cluster and engine of `applied`, for other threads (snap.h). */
+	/* The incremental compiler, and the snapshot of the cluster it
+	 * compiled last, which it borrows until the next compile (published
+	 * when its transaction succeeded). */
+	struct pw_live *live;
+	struct snap *compiled;
+	struct pw_live_stats live_st; /* of the last compile */
+	/* The cluster of `applied`, for other threads (snap.h). */
 	struct snap_slot *enforced;
 	uint64_t generation; /* snapshots published */
 	/* The flow log (flowlog.h): options, and its thread when running. */

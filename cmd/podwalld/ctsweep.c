@@ -83,7 +83,9 @@ static void sweep_once(struct ctsweep *s)
 	if (!sn)
 		return;
 	gen = snap_generation(sn);
-	ret = pw_conntrack_sweep(snap_engine(sn), s->node, &st);
+	ret = snap_engine(sn) ? pw_conntrack_sweep(snap_engine(sn), s->node,
+						   &st) :
+				-ENOMEM;
 	snap_put(sn);
 	secs = (double)(now_ns() - t0) / 1e9;
 	pthread_mutex_lock(&s->lock);
@@ -114,16 +116,39 @@ static void wait_due(struct ctsweep *s)
 	}
 }
 
+/*
+ * Sweeps start at least SWEEP_GAP_NS apart. A sweep judges connections
+ * with the snapshot's engine, which is built for the sweep (snap.h): at
+ * hundreds of events a second, sweeping after each would compile the
+ * whole cluster after each, which the incremental reconcile exists to
+ * avoid. Waits (lock held) until the gap since `last` has passed or the
+ * thread must stop; wakeups meanwhile fold into the sweep that follows.
+ */
+#define SWEEP_GAP_NS 1000000000ull
+
+static void wait_gap(struct ctsweep *s, uint64_t last)
+{
+	uint64_t at = last + SWEEP_GAP_NS;
+	struct timespec ts = { .tv_sec = (time_t)(at / 1000000000u),
+			       .tv_nsec = (long)(at % 1000000000u) };
+
+	while (last && !s->stop && now_ns() < at)
+		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+}
+
 static void *run(void *arg)
 {
 	struct ctsweep *s = arg;
+	uint64_t last = 0;
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		wait_due(s);
+		wait_gap(s, last);
 		if (s->stop)
 			break;
 		s->pending = false;
+		last = now_ns();
 		pthread_mutex_unlock(&s->lock);
 		sweep_once(s);
 		pthread_mutex_lock(&s->lock);

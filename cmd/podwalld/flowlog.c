@@ -228,7 +228,7 @@ static void fold_add(struct flowlog *fl, const struct flow_event *ev)
 /* ---- explaining -------------------------------------------------------- */
 
 /* "ns/name" of a known pod, else the address; NULL when unresolved. */
-static struct pw_endpoints *resolve(const struct snap *s, const char *ip,
+static struct pw_endpoints *resolve(struct snap *s, const char *ip,
 				    const char **name)
 {
 	struct pw_endpoints *eps = NULL;
@@ -276,7 +276,7 @@ static int attribute(struct pw_flow *f, const struct pw_verdict *v,
 	return ret;
 }
 
-static int explain(const struct snap *s, const struct fold *e,
+static int explain(struct snap *s, const struct fold *e,
 		   struct pw_flow *f, struct pw_endpoints *from,
 		   struct pw_endpoints *to)
 {
@@ -313,7 +313,7 @@ static void addr_text(const struct fold *e, bool dst, char *out)
 static const char *const check_names[] = { "policy", "unknown", "spoof" };
 
 /* The record of one folded line. */
-static struct pw_flow *record(const struct flowlog *fl, const struct snap *s,
+static struct pw_flow *record(const struct flowlog *fl, struct snap *s,
 			      const struct fold *e)
 {
 	char sip[INET6_ADDRSTRLEN], dip[INET6_ADDRSTRLEN];
@@ -530,7 +530,7 @@ static struct fold **in_order(struct flowlog *fl)
 
 /* One line: explained and written without the lock (the engine may
  * take a while), counted under it. */
-static void emit(struct flowlog *fl, const struct snap *s, struct fold *e)
+static void emit(struct flowlog *fl, struct snap *s, struct fold *e)
 {
 	struct pw_flow *f = record(fl, s, e);
 	int wrote = f ? write_line(fl, f) : -1;
@@ -561,6 +561,10 @@ static void flush(struct flowlog *fl)
 	if (!fl->n)
 		return;
 	s = snap_slot_get(fl->enforced);
+	if (s && !snap_engine(s)) { /* ENOMEM: addresses, no names */
+		snap_put(s);
+		s = NULL;
+	}
 	ret = out_open(fl);
 	if (ret)
 		alog("error", "flow-log", "file", fl->o.path, "error",

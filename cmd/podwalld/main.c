@@ -503,7 +503,8 @@ static int setup(struct daemon *d)
 	a->q = evq_new();
 	a->st = store_new();
 	a->enforced = snap_slot_new();
-	if (!a->q || !a->st || !a->enforced)
+	a->live = pw_live_new(a->cfg.node);
+	if (!a->q || !a->st || !a->enforced || !a->live)
 		return -ENOMEM;
 	a->srcs[0] = t->create(&a->cfg);
 	if (!a->srcs[0])
@@ -552,6 +553,8 @@ static void teardown(struct daemon *d)
 	flowlog_free(a->flowlog); /* writes what it folded */
 	ctsweep_free(a->ct); /* before the snapshot it reads goes */
 	pw_ruleset_free(a->applied);
+	pw_live_free(a->live); /* before the cluster it borrows goes */
+	snap_put(a->compiled);
 	snap_slot_free(a->enforced);
 	free(a->pending);
 	store_free(a->st);

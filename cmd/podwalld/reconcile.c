@@ -346,21 +346,10 @@ static void log_rebind(const struct agent *a, const char *what, uint64_t ns)
 	     NULL);
 }
 
-/*
- * Hands the cluster and engine now enforced to the other threads. Without
- * memory for the snapshot the previous one stays published: readers then
- * explain with the rules of one reconcile ago, which the log says.
- */
-static void publish(struct agent *a, struct pw_cluster *c,
-		    struct pw_engine *e)
+/* Hands the cluster now enforced to the other threads. */
+static void publish(struct agent *a)
 {
-	struct snap *s = snap_new(c, e, ++a->generation);
-
-	if (!s) {
-		alog("error", "publish", "error", strerror(ENOMEM), NULL);
-		return;
-	}
-	snap_slot_publish(a->enforced, s);
+	snap_slot_publish(a->enforced, snap_get(a->compiled));
 }
 
 static bool is_local(const struct agent *a, const struct pw_cluster *c,
@@ -462,17 +451,16 @@ static void warn_open(struct agent *a, const struct pw_ruleset *rs)
 }
 
 /*
- * The ruleset of this node for engine e, as `podwall apply` makes it:
- * the --pod-cidr ranges (fail-closed), the flow log's statements, and
- * the local pods bound to the interfaces the routes of this namespace
- * lead to now (anti-spoofing). Clears the pending route changes: the
- * bind reads the routes as they are. NULL + errno.
+ * The ruleset of this node for the cluster compiled last, as `podwall
+ * apply` makes it: the --pod-cidr ranges (fail-closed), the flow log's
+ * statements, and the local pods bound to the interfaces the routes of
+ * this namespace lead to now (anti-spoofing). Clears the pending route
+ * changes: the bind reads the routes as they are. NULL + errno.
  */
-static struct pw_ruleset *ruleset_make(struct agent *a,
-				       const struct pw_engine *e)
+static struct pw_ruleset *ruleset_decorate(struct agent *a,
+					   struct pw_ruleset *rs)
 {
-	struct pw_ruleset *rs = pw_ruleset_new(e, a->cfg.node);
-	int ret = rs ? 0 : -errno;
+	int ret = 0;
 
 	for (size_t i = 0; i < a->npod_cidrs && !ret; i++)
 		ret = pw_ruleset_add_pod_cidr(rs, a->pod_cidrs[i]);
@@ -498,22 +486,61 @@ static struct pw_ruleset *ruleset_make(struct agent *a,
 	return rs;
 }
 
-/* On success the cluster belongs to the published snapshot. */
+/*
+ * Compiles cluster c incrementally against the one compiled last. The
+ * compiler borrows c until the next compile, so c goes into a snapshot
+ * that the agent keeps (a->compiled) whether or not the kernel takes
+ * the ruleset: the next compile compares against it. NULL + errno; c is
+ * freed on failure.
+ */
+static struct pw_ruleset *compile(struct agent *a, struct pw_cluster *c)
+{
+	struct snap *s = snap_new(c, a->generation + 1);
+	struct pw_ruleset *rs;
+
+	if (!s)
+		return NULL;
+	rs = pw_live_compile(a->live, c, &a->live_st);
+	if (!rs) { /* the compiler forgot everything: nothing borrowed */
+		int err = errno;
+
+		snap_put(s);
+		errno = err;
+		return NULL;
+	}
+	snap_put(a->compiled);
+	a->compiled = s;
+	return ruleset_decorate(a, rs);
+}
+
+static void log_compiled(const struct agent *a)
+{
+	const struct pw_live_stats *st = &a->live_st;
+	struct numbuf nb = { .n = 0 };
+
+	alog("info", "compiled", "full", count(&nb, (size_t)st->full), "pods",
+	     count(&nb, st->pods_changed), "namespaces",
+	     count(&nb, st->namespaces_changed), "policies",
+	     count(&nb, st->policies_changed), "peers",
+	     count(&nb, st->peers_recomputed), "classes_rebuilt",
+	     count(&nb, st->classes_rebuilt), "classes",
+	     count(&nb, st->classes), "ms", ms(&nb, st->ns), NULL);
+}
+
 static int compile_apply(struct agent *a, struct pw_cluster *c,
 			 uint64_t cpu0)
 {
 	uint64_t t0 = mono_ns();
-	struct pw_engine *e = pw_engine_new(c);
-	struct pw_ruleset *rs = e ? ruleset_make(a, e) : NULL;
+	struct pw_ruleset *rs = compile(a, c);
 	char *msg = NULL;
 	int ret;
 
 	if (!rs) {
 		alog("error", "compile", "error", strerror(errno), NULL);
-		pw_engine_free(e);
 		return -ENOMEM;
 	}
 	a->m.stage_ns[1] = mono_ns() - t0;
+	log_compiled(a);
 	t0 = mono_ns();
 	ret = kernel_apply(a, rs, &msg);
 	a->m.stage_ns[2] = mono_ns() - t0;
@@ -524,11 +551,11 @@ static int compile_apply(struct agent *a, struct pw_cluster *c,
 		     "hint", pw_datapath_hint(ret), NULL);
 		free(msg);
 		pw_ruleset_free(rs);
-		pw_engine_free(e);
 		return ret;
 	}
-	applied(a, c, rs);
-	publish(a, c, e);
+	a->generation++;
+	applied(a, snap_cluster(a->compiled), rs);
+	publish(a);
 	if (a->ct_due) /* ctsweep.c: cut what the change no longer allows */
 		ctsweep_wake(a->ct);
 	give_back_memory();
@@ -551,9 +578,7 @@ int agent_reconcile(struct agent *a)
 	}
 	a->build_failed = false;
 	a->m.cpu_ns = 0; /* set before the log line of applied() */
-	ret = compile_apply(a, c, cpu0);
-	if (ret)
-		pw_cluster_free(c);
+	ret = compile_apply(a, c, cpu0); /* c is its own now */
 	a->apply_failed = ret != 0;
 	if (ret) {
 		a->dirty = true;
@@ -566,45 +591,43 @@ int agent_reconcile(struct agent *a)
 }
 
 /*
- * After routes or links changed: the ruleset of the engine enforced now,
+ * After routes or links changed: the ruleset of the cluster enforced now,
  * bound again, replaces the one applied. The diff is the binding's
  * elements, or nothing (an empty transaction: routes that led to no
- * local pod). The engine is the published snapshot's, which other
- * threads read too: compiling reads it and writes nothing.
+ * local pod). Compiling the same cluster again changes nothing in the
+ * incremental compiler (every object is the same object) and costs only
+ * its walk over the cluster.
+ *
+ * The cluster is the one compiled last, unless a reconcile binds
+ * instead: one is due, none succeeded yet, or the last compile was not
+ * applied (rebinding with it would apply it), in which case one is made
+ * due.
  */
-/*
- * The snapshot of the ruleset applied, or NULL when a reconcile binds
- * instead: one is due, none succeeded yet, or the last one could not
- * publish its snapshot (rebinding with the older engine would undo it),
- * in which case one is made due.
- */
-static struct snap *applied_snap(struct agent *a)
+static bool rebind_due(struct agent *a)
 {
-	struct snap *s;
-
 	if (!a->applied || a->dirty)
-		return NULL;
-	s = snap_slot_get(a->enforced);
-	if (s && snap_generation(s) == a->generation)
-		return s;
-	snap_put(s);
+		return false;
+	if (a->compiled && snap_generation(a->compiled) == a->generation)
+		return true;
 	a->dirty = true;
-	return NULL;
+	return false;
 }
 
 int agent_rebind(struct agent *a)
 {
 	struct pw_apply_stats st = { .full = 0 };
 	uint64_t t0 = mono_ns();
-	struct snap *s = applied_snap(a);
-	struct pw_ruleset *rs = s ? ruleset_make(a, snap_engine(s)) : NULL;
+	struct pw_ruleset *rs;
 	char *msg = NULL, what[256];
 	int ret = 0;
 
-	if (!s) {
+	if (!rebind_due(a)) {
 		a->rebind_first_ns = a->rebind_last_ns = 0;
 		return 0;
 	}
+	rs = pw_live_compile(a->live, snap_cluster(a->compiled), NULL);
+	if (rs)
+		rs = ruleset_decorate(a, rs);
 	if (!rs)
 		ret = -errno;
 	else
@@ -617,11 +640,9 @@ int agent_rebind(struct agent *a)
 		     "hint", pw_datapath_hint(ret), NULL);
 		free(msg);
 		pw_ruleset_free(rs);
-		snap_put(s);
 		return ret;
 	}
-	count_bound(a, snap_cluster(s), rs);
-	snap_put(s);
+	count_bound(a, snap_cluster(a->compiled), rs);
 	pw_ruleset_free(a->applied);
 	a->applied = rs;
 	if (!changed_anything(&st))

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The enforced cluster and engine, shared by reference (snap.h). */
+/* The enforced cluster and its engine, shared by reference (snap.h). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -10,7 +10,8 @@
 struct snap {
 	atomic_uint refs;
 	struct pw_cluster *c;
-	struct pw_engine *e;
+	pthread_mutex_t lock; /* guards e while it is built */
+	struct pw_engine *e; /* built on first use */
 	uint64_t generation;
 };
 
@@ -19,20 +20,18 @@ struct snap_slot {
 	struct snap *cur;
 };
 
-struct snap *snap_new(struct pw_cluster *c, struct pw_engine *e,
-		      uint64_t generation)
+struct snap *snap_new(struct pw_cluster *c, uint64_t generation)
 {
 	struct snap *s = calloc(1, sizeof(*s));
 
 	if (!s) {
-		pw_engine_free(e);
 		pw_cluster_free(c);
 		errno = ENOMEM;
 		return NULL;
 	}
 	atomic_init(&s->refs, 1);
+	pthread_mutex_init(&s->lock, NULL);
 	s->c = c;
-	s->e = e;
 	s->generation = generation;
 	return s;
 }
@@ -52,6 +51,7 @@ void snap_put(struct snap *s)
 		return;
 	pw_engine_free(s->e);
 	pw_cluster_free(s->c);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
@@ -60,9 +60,16 @@ const struct pw_cluster *snap_cluster(const struct snap *s)
 	return s->c;
 }
 
-const struct pw_engine *snap_engine(const struct snap *s)
+const struct pw_engine *snap_engine(struct snap *s)
 {
-	return s->e;
+	const struct pw_engine *e;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->e)
+		s->e = pw_engine_new(s->c);
+	e = s->e;
+	pthread_mutex_unlock(&s->lock);
+	return e;
 }
 
 uint64_t snap_generation(const struct snap *s)

@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The cluster and engine the kernel enforces now, shared with the threads
- * that need the engine's answers after the reconcile that built them has
- * moved on: the flow log (which policy and rule decided a packet) and the
- * conntrack sweep (which established connections are no longer allowed).
+ * The cluster the kernel enforces now, and its engine, shared with the
+ * threads that need the engine's answers after the reconcile that
+ * enforced the cluster has moved on: the flow log (which policy and rule
+ * decided a packet) and the conntrack sweep (which established
+ * connections are no longer allowed).
  *
- * A snapshot is immutable and reference counted. The reconcile publishes a
- * new one after each successful transaction; a reader takes a reference,
- * works without any lock, and drops it. The last reference frees the
- * engine and the cluster.
+ * The reconcile compiles the ruleset incrementally (pw_live) and never
+ * needs an engine: a snapshot builds its engine the first time a reader
+ * asks for it, so an event costs a whole engine only when, and as often
+ * as, a reader needs one (the sweep at most once a second, ctsweep.c).
+ *
+ * A snapshot's cluster is immutable and the snapshot reference counted.
+ * The reconcile publishes a new one after each successful transaction; a
+ * reader takes a reference, asks for the engine (built once, under the
+ * snapshot's lock), works without any lock, and drops the reference. The
+ * last reference frees the engine and the cluster.
  */
 #ifndef PODWALLD_SNAP_H
 #define PODWALLD_SNAP_H
@@ -19,15 +26,16 @@
 struct snap;
 struct snap_slot;
 
-/* Takes ownership of c and e (freed with the last reference). NULL and
- * errno ENOMEM on failure, when c and e are freed too. */
-struct snap *snap_new(struct pw_cluster *c, struct pw_engine *e,
-		      uint64_t generation);
+/* Takes ownership of c (freed with the last reference). NULL and errno
+ * ENOMEM on failure, when c is freed too. */
+struct snap *snap_new(struct pw_cluster *c, uint64_t generation);
 struct snap *snap_get(struct snap *s);
 void snap_put(struct snap *s);
 
 const struct pw_cluster *snap_cluster(const struct snap *s);
-const struct pw_engine *snap_engine(const struct snap *s);
+/* The engine of the cluster, built by the first caller (the others wait
+ * for it); NULL and errno ENOMEM when it cannot be built. */
+const struct pw_engine *snap_engine(struct snap *s);
 /* Counts the reconciles that published: 1 for the first snapshot. */
 uint64_t snap_generation(const struct snap *s);
 

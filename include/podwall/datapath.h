@@ -159,6 +159,52 @@ int pw_ruleset_sync(const struct pw_ruleset *rs, struct pw_apply_stats *st,
 int pw_apply_stats_format(const struct pw_apply_stats *st, char *buf,
 			  size_t len);
 
+/*
+ * Incremental compilation, for an agent that follows a cluster as it
+ * changes. A pw_live keeps what the ruleset of one node is made of: which
+ * pods each distinct peer admits (and their merged addresses), which
+ * policies select each local pod, and the class of each local pod's
+ * sides. Given the next cluster it compares it with the previous one
+ * (pods, namespaces, policies, nodes; unchanged objects shared from the
+ * same pw_unit are recognised by identity, others by content) and redoes
+ * only what the differences reach: a pod is tested against the peers
+ * that could admit it, a policy's peers are matched against the pods,
+ * and only the classes that depend on what changed are rebuilt.
+ * docs/DATAPATH.md, "Incremental compilation", has the dependencies.
+ */
+struct pw_live;
+
+/* What one pw_live_compile did; fields may be added at the end. */
+struct pw_live_stats {
+	int full; /* 1: compiled from nothing (the first call, or after an error) */
+	size_t pods_changed; /* added, removed or changed (matrix pods) */
+	size_t namespaces_changed, policies_changed, nodes_changed;
+	size_t peers_recomputed; /* peers whose addresses were merged again */
+	size_t classes_rebuilt; /* classes whose elements were built again */
+	size_t classes; /* classes held, both directions */
+	unsigned long long ns; /* wall time of the call */
+};
+
+/* For node `node` (NULL: every pod is local, as pw_ruleset_new). NULL
+ * and errno (ENOMEM). */
+struct pw_live *pw_live_new(const char *node);
+/* NULL is a no-op. */
+void pw_live_free(struct pw_live *l);
+
+/*
+ * The ruleset of finalized cluster c: byte for byte what
+ * pw_ruleset_new(pw_engine_new(c), node) gives (tests/test_live.c checks
+ * it on random sequences of changes). l borrows c until the next call of
+ * pw_live_compile or pw_live_free, which compare against it: the caller
+ * keeps c alive until then. The ruleset returned is new and the caller's
+ * (add pod ranges, flow log and interface bindings to it as to any
+ * other). On error NULL and errno (ENOMEM); l then forgets everything and
+ * the next call compiles c from nothing. st may be NULL.
+ */
+struct pw_ruleset *pw_live_compile(struct pw_live *l,
+				   const struct pw_cluster *c,
+				   struct pw_live_stats *st);
+
 /* Removes podwall's table, if there is one. Errors as pw_ruleset_apply. */
 int pw_datapath_flush(char **errmsg);
 
