@@ -58,6 +58,7 @@ struct lpod {
 	uint32_t ns;
 	uint32_t cls[PW_DIR_NR]; /* its classes, NONE when not isolated */
 	uint32_t epoch; /* last call that saw it */
+	uint32_t pos; /* in the last cluster's order of matrix pods */
 	bool local;
 	bool reselect; /* its classes are to be found again */
 };
@@ -139,6 +140,10 @@ struct pw_live {
 	size_t nfree_pods, nfree_peers, nfree_cls, nfree_nss, nfree_pols;
 	size_t cap_free_pods, cap_free_peers, cap_free_cls, cap_free_nss,
 		cap_free_pols;
+	/* The matrix pods of the last cluster in its order, for matching
+	 * the next cluster's pods without hashing their names. */
+	uint32_t *order;
+	size_t norder;
 	uint32_t *nssel; /* peers with a namespaceSelector */
 	size_t nnssel, cap_nssel;
 	bool pods_changed; /* this call: for classes with named egress ports */
@@ -880,12 +885,41 @@ static int pod_new(struct pw_live *l, const struct pw_pod *p, uint64_t h)
 
 static void cls_put(struct pw_live *l, uint32_t s);
 
+/*
+ * The slot of pod p, or NONE. Clusters keep their pods sorted, so the
+ * pod after the last one matched is the likely one; when both are the
+ * same unit's object (the name string is shared), that is certain and no
+ * hash is needed. *cursor follows the old order.
+ */
+static uint32_t pod_match(const struct pw_live *l, const struct pw_pod *p,
+			  size_t *cursor, uint64_t *h)
+{
+	uint32_t s;
+
+	if (*cursor < l->norder) {
+		s = l->order[*cursor];
+		if (l->pods[s].p && l->pods[s].p->name == p->name &&
+		    l->pods[s].p->ns == p->ns && l->pods[s].p->kind == p->kind) {
+			++*cursor;
+			*h = l->pods[s].hash;
+			return s;
+		}
+	}
+	*h = pod_hash(p);
+	s = pod_find(l, p, *h);
+	if (s != NONE && l->pods[s].pos < l->norder &&
+	    l->order[l->pods[s].pos] == s)
+		*cursor = l->pods[s].pos + 1;
+	return s;
+}
+
 /* One pod of the new cluster: new, changed (it leaves its peers and joins
  * those that admit it now) or the same (only its pointer moves). */
-static int pod_step(struct pw_live *l, const struct pw_pod *p)
+static int pod_step(struct pw_live *l, const struct pw_pod *p, size_t *cursor,
+		    uint32_t *out)
 {
-	uint64_t h = pod_hash(p);
-	uint32_t s = pod_find(l, p, h);
+	uint64_t h;
+	uint32_t s = pod_match(l, p, cursor, &h);
 	int ret = 0;
 
 	if (s == NONE) {
@@ -900,23 +934,44 @@ static int pod_step(struct pw_live *l, const struct pw_pod *p)
 	} else {
 		l->pods[s].p = p;
 		l->pods[s].epoch = l->epoch;
+		*out = s;
 		return 0;
 	}
 	if (s != NONE)
 		l->pods[s].epoch = l->epoch;
 	l->st.pods_changed++;
 	l->pods_changed = true;
+	*out = s;
 	return ret;
 }
 
+/* Every matrix pod of c, in c's order, which becomes the order the next
+ * call's cursor follows. */
 static int pod_walk(struct pw_live *l, const struct pw_cluster *c)
 {
-	int ret = 0;
+	uint32_t *order = calloc(c->npods + 1, sizeof(*order));
+	size_t cursor = 0, n = 0;
+	int ret = order ? 0 : -ENOMEM;
 
-	for (size_t i = 0; i < c->npods && !ret; i++)
-		if (pod_counts(&c->pods[i]))
-			ret = pod_step(l, &c->pods[i]);
-	return ret;
+	for (size_t i = 0; i < c->npods && !ret; i++) {
+		uint32_t s = NONE;
+
+		if (!pod_counts(&c->pods[i]))
+			continue;
+		ret = pod_step(l, &c->pods[i], &cursor, &s);
+		if (!ret)
+			order[n++] = s;
+	}
+	if (ret) {
+		free(order);
+		return ret;
+	}
+	for (size_t i = 0; i < n; i++)
+		l->pods[order[i]].pos = (uint32_t)i;
+	free(l->order);
+	l->order = order;
+	l->norder = n;
+	return 0;
 }
 
 static void pod_free(struct pw_live *l, uint32_t s)
@@ -1689,6 +1744,7 @@ static void live_clear(struct pw_live *l)
 	free(l->free_nss);
 	free(l->free_pols);
 	free(l->nssel);
+	free(l->order);
 	free(l->polv);
 	pw_nft_scratch_clear(&l->scratch);
 	memset(l, 0, sizeof(*l));

@@ -175,6 +175,75 @@ static void test_many(void)
 	store_free(st);
 }
 
+/* The names store_list gives, joined, and whether they are sorted (by
+ * kind, then name: one namespace here). */
+static bool listed(struct store *st, char *out, size_t len)
+{
+	const struct store_entry **v;
+	size_t n = 0, at = 0;
+	bool sorted = true;
+
+	out[0] = 0;
+	v = store_list(st, &n);
+	for (size_t i = 0; v && i < n; i++) {
+		at += (size_t)snprintf(out + at, len - at, "%s ", v[i]->name);
+		sorted &= !i || strcmp(v[i - 1]->kind, v[i]->kind) < 0 ||
+			  (!strcmp(v[i - 1]->kind, v[i]->kind) &&
+			   strcmp(v[i - 1]->name, v[i]->name) < 0);
+	}
+	free(v);
+	return v && sorted;
+}
+
+/* The listing is kept between reconciles: new versions keep it, good
+ * entries coming or going (and a first good version) change it. */
+static void test_list_cached(void)
+{
+	static const char *const names[] = { "c", "a", "d", "b" };
+	struct src_object bad = obj("NetworkPolicy", "ns1", "e", broken_yaml);
+	struct src_object good = obj("NetworkPolicy", "ns1", "e", deny);
+	struct store *st = store_new();
+	char got[256], text[256];
+
+	for (size_t i = 0; i < 4; i++) {
+		struct src_object o;
+
+		snprintf(text, sizeof(text),
+			 "apiVersion: v1\nkind: Pod\n"
+			 "metadata: {name: %s, namespace: ns1}\n"
+			 "spec: {containers: [{name: c}]}\n",
+			 names[i]);
+		o = obj("Pod", "ns1", names[i], text);
+		store_upsert(st, &o, NULL);
+		if (i == 1)
+			CHECK(listed(st, got, sizeof(got)) &&
+				      !strcmp(got, "a c "),
+			      "two: %s", got);
+	}
+	CHECK(listed(st, got, sizeof(got)) && !strcmp(got, "a b c d "),
+	      "four, sorted again after growing: %s", got);
+	store_upsert(st, &bad, NULL);
+	CHECK(listed(st, got, sizeof(got)) && !strcmp(got, "a b c d "),
+	      "a never valid entry is not listed: %s", got);
+	CHECK(store_rejected(st) == 1, "one rejected");
+	store_upsert(st, &good, NULL);
+	CHECK(listed(st, got, sizeof(got)) && !strcmp(got, "e a b c d "),
+	      "its first good version is (NetworkPolicy first): %s", got);
+	CHECK(store_rejected(st) == 0, "none rejected");
+	store_upsert(st, &bad, NULL);
+	CHECK(store_delete(st, "Pod", "ns1", "b"), "delete b");
+	CHECK(listed(st, got, sizeof(got)) && !strcmp(got, "e a c d "),
+	      "b gone, e kept (last good): %s", got);
+	CHECK(store_rejected(st) == 1, "e rejected again");
+	CHECK(store_delete(st, "NetworkPolicy", "ns1", "e"), "delete e");
+	CHECK(store_rejected(st) == 0, "a deleted rejected entry uncounts");
+	store_reset(st, "Pod");
+	CHECK(store_sweep(st, "Pod") == 3, "relisted to nothing");
+	CHECK(listed(st, got, sizeof(got)) && !strcmp(got, ""),
+	      "nothing listed: '%s'", got);
+	store_free(st);
+}
+
 /* ---- parsed units: the cluster a reconcile assembles ---------------- */
 
 static const char *const shop[] = {
@@ -533,6 +602,7 @@ int main(void)
 	test_never_valid();
 	test_relist();
 	test_many();
+	test_list_cached();
 	test_units_assemble();
 	test_units_immutable();
 	test_units_duplicate();

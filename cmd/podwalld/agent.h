@@ -44,8 +44,12 @@ struct metrics {
 	 * those without a route to a pod interface yet. */
 	size_t bound, unbound;
 	size_t cluster_objects[PW_KIND_NR]; /* in the applied cluster */
+	/* The incremental compiler (pw_live_stats), summed: compiles from
+	 * nothing, pods and policies it found changed, classes rebuilt. */
+	uint64_t compiles_full, compile_pods, compile_policies;
+	uint64_t compile_classes;
 	/* Where the last reconcile spent its time: reading the store into
-	 * a cluster, compiling engine and ruleset, the kernel transaction. */
+	 * a cluster, compiling the ruleset, the kernel transaction. */
 	uint64_t stage_ns[3];
 	uint64_t cpu_ns; /* CPU time of the last reconcile (this thread) */
 };

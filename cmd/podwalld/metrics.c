@@ -155,6 +155,19 @@ static void render_times(FILE *f, const struct agent *a)
 		f, "podwall_apply_incremental_total",
 		"Successful transactions that changed only what differed.",
 		m->incremental_updates);
+	metric_counter(f, "podwall_compile_full_total",
+		       "Compiles of the whole ruleset from nothing (the first, "
+		       "and after running out of memory).",
+		       m->compiles_full);
+	metric_counter(
+		f, "podwall_compile_objects_changed_total",
+		"Pods and policies the incremental compiler found added, "
+		"removed or changed.",
+		m->compile_pods + m->compile_policies);
+	metric_counter(f, "podwall_compile_classes_rebuilt_total",
+		       "Classes (per-side chains) whose elements were built "
+		       "again because what they depend on changed.",
+		       m->compile_classes);
 	metric_histogram(f, "podwall_reconcile_duration_seconds",
 			 "Time to build, compile and apply the cluster once.",
 			 &m->reconcile_seconds);
@@ -166,7 +179,7 @@ static void render_times(FILE *f, const struct agent *a)
 	metric_help(
 		f, "podwall_last_reconcile_stage_seconds", "gauge",
 		"Time the last reconcile spent per stage: build (store to cluster), "
-		"compile (engine and ruleset), kernel (the transaction).");
+		"compile (the ruleset, incrementally), kernel (the transaction).");
 	for (size_t i = 0; i < 3; i++)
 		fprintf(f,
 			"podwall_last_reconcile_stage_seconds{stage=\"%s\"} "

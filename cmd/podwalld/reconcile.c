@@ -513,10 +513,15 @@ static struct pw_ruleset *compile(struct agent *a, struct pw_cluster *c)
 	return ruleset_decorate(a, rs);
 }
 
-static void log_compiled(const struct agent *a)
+static void log_compiled(struct agent *a)
 {
 	const struct pw_live_stats *st = &a->live_st;
 	struct numbuf nb = { .n = 0 };
+
+	a->m.compiles_full += (uint64_t)st->full;
+	a->m.compile_pods += st->pods_changed;
+	a->m.compile_policies += st->policies_changed;
+	a->m.compile_classes += st->classes_rebuilt;
 
 	alog("info", "compiled", "full", count(&nb, (size_t)st->full), "pods",
 	     count(&nb, st->pods_changed), "namespaces",

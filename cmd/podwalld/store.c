@@ -12,6 +12,13 @@
 struct store {
 	struct store_entry **b;
 	size_t nb, n;
+	size_t nrejected; /* entries whose latest version was rejected */
+	/* The entries with a good version, sorted (store_list), kept from
+	 * one reconcile to the next: a new version of an object changes its
+	 * unit, not the order, so only a new or deleted good entry sorts
+	 * again. NULL: to be sorted. */
+	const struct store_entry **sorted;
+	size_t nsorted;
 };
 
 static uint64_t hash_str(uint64_t h, const char *s)
@@ -72,6 +79,7 @@ void store_free(struct store *st)
 		}
 	}
 	free(st->b);
+	free(st->sorted);
 	free(st);
 }
 
@@ -130,6 +138,19 @@ static struct store_entry *entry_new(const struct src_object *o)
 	return e;
 }
 
+static void set_rejected(struct store *st, struct store_entry *e, bool r)
+{
+	st->nrejected += (size_t)r - (size_t)e->rejected;
+	e->rejected = r;
+}
+
+/* The set of good entries changed: store_list sorts again. */
+static void unsort(struct store *st)
+{
+	free(st->sorted);
+	st->sorted = NULL;
+}
+
 /*
  * The version's text parsed and validated on its own: a unit (1), or NULL
  * with 0 when it is not valid (*diags kept), or -ENOMEM.
@@ -152,7 +173,8 @@ static int parse(const struct src_object *o, struct pw_unit **unit,
 	return ret;
 }
 
-static int set_good(struct store_entry *e, const struct src_object *o,
+static int set_good(struct store *st, struct store_entry *e,
+		    const struct src_object *o,
 		    struct pw_unit *unit, const uint8_t *digest)
 {
 	char *origin = strdup(o->origin);
@@ -161,12 +183,14 @@ static int set_good(struct store_entry *e, const struct src_object *o,
 		pw_unit_free(unit);
 		return -ENOMEM;
 	}
+	if (!e->unit)
+		unsort(st);
 	pw_unit_free(e->unit);
 	free(e->origin);
 	e->unit = unit;
 	memcpy(e->digest, digest, sizeof(e->digest));
 	e->origin = origin;
-	e->rejected = false;
+	set_rejected(st, e, false);
 	return STORE_CHANGED;
 }
 
@@ -204,7 +228,7 @@ int store_upsert(struct store *st, const struct src_object *o,
 	if (e) {
 		e->stale = false;
 		if (same_version(e, o, digest)) {
-			e->rejected = false;
+			set_rejected(st, e, false);
 			return STORE_UNCHANGED;
 		}
 	}
@@ -216,10 +240,10 @@ int store_upsert(struct store *st, const struct src_object *o,
 		return -ENOMEM;
 	}
 	if (!valid) {
-		e->rejected = true;
+		set_rejected(st, e, true);
 		return STORE_REJECTED;
 	}
-	return set_good(e, o, unit, digest);
+	return set_good(st, e, o, unit, digest);
 }
 
 static bool unlink_entry(struct store *st, struct store_entry **p)
@@ -227,6 +251,9 @@ static bool unlink_entry(struct store *st, struct store_entry **p)
 	struct store_entry *e = *p;
 	bool had_unit = e->unit != NULL;
 
+	set_rejected(st, e, false);
+	if (had_unit)
+		unsort(st);
 	*p = e->next;
 	entry_free(e);
 	st->n--;
@@ -277,19 +304,33 @@ static int cmp_entry(const void *a, const void *b)
 	return r ? r : strcmp(x->name, y->name);
 }
 
-const struct store_entry **store_list(const struct store *st, size_t *n)
+static int sort_entries(struct store *st)
 {
-	const struct store_entry **v = malloc((st->n + 1) * sizeof(*v));
 	size_t k = 0;
 
-	if (!v)
-		return NULL;
+	st->sorted = malloc((st->n + 1) * sizeof(*st->sorted));
+	if (!st->sorted)
+		return -ENOMEM;
 	for (size_t i = 0; i < st->nb; i++)
 		for (struct store_entry *e = st->b[i]; e; e = e->next)
 			if (e->unit)
-				v[k++] = e;
-	qsort(v, k, sizeof(*v), cmp_entry);
-	*n = k;
+				st->sorted[k++] = e;
+	qsort(st->sorted, k, sizeof(*st->sorted), cmp_entry);
+	st->nsorted = k;
+	return 0;
+}
+
+const struct store_entry **store_list(struct store *st, size_t *n)
+{
+	const struct store_entry **v;
+
+	if (!st->sorted && sort_entries(st))
+		return NULL;
+	v = malloc((st->nsorted + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
+	memcpy(v, st->sorted, st->nsorted * sizeof(*v));
+	*n = st->nsorted;
 	return v;
 }
 
@@ -300,12 +341,7 @@ size_t store_size(const struct store *st)
 
 size_t store_rejected(const struct store *st)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < st->nb; i++)
-		for (struct store_entry *e = st->b[i]; e; e = e->next)
-			n += e->rejected;
-	return n;
+	return st->nrejected;
 }
 
 size_t store_count_kind(const struct store *st, const char *kind)

@@ -64,9 +64,10 @@ void store_reset(struct store *st, const char *kind);
 size_t store_sweep(struct store *st, const char *kind);
 
 /* Entries with a good version, sorted by kind, namespace, name; the
- * array is malloc'd (the entries are borrowed). NULL + errno on
- * failure. */
-const struct store_entry **store_list(const struct store *st, size_t *n);
+ * array is malloc'd (the entries are borrowed). The order is kept
+ * between calls and sorted again only when a good entry came or went.
+ * NULL + errno on failure. */
+const struct store_entry **store_list(struct store *st, size_t *n);
 size_t store_size(const struct store *st);
 size_t store_rejected(const struct store *st);
 /* Entries of one kind (good or not); for metrics. */

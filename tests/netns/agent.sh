@@ -110,6 +110,13 @@ n=$(t_applied "$NODE")
 rm "$M/deny.yaml"
 check "default-deny removed: applied" t_agent_wait_applied "$NODE" "$n"
 check "default-deny removed: client -> server:8080 open" connects
+# The compiler started from nothing once, then followed the changes: the
+# policy came and went (2 objects) and the classes it made were built.
+check "compiled from nothing once" [ "$(metric podwall_compile_full_total)" = 1 ]
+check "then incrementally: the policy added and removed" \
+	[ "$(metric podwall_compile_objects_changed_total)" -ge 2 ]
+check "the policy's class built" \
+	[ "$(metric podwall_compile_classes_rebuilt_total)" -ge 1 ]
 
 # Renamed in, inside a new directory: written elsewhere, moved whole.
 n=$(t_applied "$NODE")
