@@ -537,6 +537,11 @@ PW_EXPORT size_t pw_ruleset_local_count(const struct pw_ruleset *rs)
 	return rs->nlocal;
 }
 
+PW_EXPORT size_t pw_ruleset_local_addr_count(const struct pw_ruleset *rs)
+{
+	return rs->self[PW_FAM_V4].n + rs->self[PW_FAM_V6].n;
+}
+
 PW_EXPORT size_t pw_ruleset_skipped_count(const struct pw_ruleset *rs)
 {
 	return rs->nskipped;

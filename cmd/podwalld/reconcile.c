@@ -352,49 +352,17 @@ static void publish(struct agent *a)
 	snap_slot_publish(a->enforced, snap_get(a->compiled));
 }
 
-static bool is_local(const struct agent *a, const struct pw_cluster *c,
-		     size_t i)
-{
-	const char *node = pw_cluster_pod_node(c, i);
-
-	if (pw_cluster_pod_host_network(c, i) || pw_cluster_pod_finished(c, i))
-		return false; /* not enforced: the engine's rule */
-	return !a->cfg.node || (node && !strcmp(node, a->cfg.node));
-}
-
-static int addr_cmp(const void *x, const void *y)
-{
-	return memcmp(x, y, sizeof(struct pw_addr));
-}
-
 /*
  * The bound addresses, and the local pod addresses that have no route
- * to a pod interface (not wired yet, or not routed): counted from the
- * cluster, addresses claimed twice once, as the ruleset keeps them.
+ * to a pod interface (not wired yet, or not routed): the ruleset knows
+ * both, addresses claimed twice once.
  */
-static void count_bound(struct agent *a, const struct pw_cluster *c,
-			const struct pw_ruleset *rs)
+static void count_bound(struct agent *a, const struct pw_ruleset *rs)
 {
-	size_t npods = pw_cluster_count(c, PW_KIND_POD), n = 0, uniq = 0;
-	struct pw_addr *v = calloc(2 * npods + 1, sizeof(*v));
+	size_t all = pw_ruleset_local_addr_count(rs);
 
 	a->m.bound = pw_ruleset_bound_count(rs);
-	a->m.unbound = 0;
-	if (!v)
-		return; /* a gauge one reconcile old is better than none */
-	for (size_t i = 0; i < npods; i++) {
-		size_t k;
-
-		if (!is_local(a, c, i))
-			continue;
-		k = pw_cluster_pod_addrs(c, i, &v[n], 2);
-		n += k > 2 ? 2 : k; /* a pod has one address per family */
-	}
-	qsort(v, n, sizeof(*v), addr_cmp);
-	for (size_t i = 0; i < n; i++)
-		uniq += !i || addr_cmp(&v[i], &v[i - 1]);
-	a->m.unbound = uniq > a->m.bound ? uniq - a->m.bound : 0;
-	free(v);
+	a->m.unbound = all > a->m.bound ? all - a->m.bound : 0;
 }
 
 static void applied(struct agent *a, const struct pw_cluster *c,
@@ -417,7 +385,7 @@ static void applied(struct agent *a, const struct pw_cluster *c,
 	a->m.sets = pw_ruleset_set_count(rs);
 	a->m.elements = pw_ruleset_element_count(rs);
 	a->m.local_pods = pw_ruleset_local_count(rs);
-	count_bound(a, c, rs);
+	count_bound(a, rs);
 	a->m.last_apply_unix = now_unix();
 	pw_ruleset_free(a->applied);
 	a->applied = rs;
@@ -647,7 +615,7 @@ int agent_rebind(struct agent *a)
 		pw_ruleset_free(rs);
 		return ret;
 	}
-	count_bound(a, snap_cluster(a->compiled), rs);
+	count_bound(a, rs);
 	pw_ruleset_free(a->applied);
 	a->applied = rs;
 	if (!changed_anything(&st))

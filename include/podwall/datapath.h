@@ -76,6 +76,8 @@ size_t pw_ruleset_element_count(const struct pw_ruleset *rs);
 /* Local pods enforced, and local pods skipped because they have no
  * address (workload templates are not real pods). */
 size_t pw_ruleset_local_count(const struct pw_ruleset *rs);
+/* Distinct addresses of the local pods (what anti-spoofing can bind). */
+size_t pw_ruleset_local_addr_count(const struct pw_ruleset *rs);
 size_t pw_ruleset_skipped_count(const struct pw_ruleset *rs);
 /* Pod ranges of the node (its Node's spec.podCIDRs, merged) that are
  * fail-closed; 0 without a node or when the manifests give none. */
