@@ -159,18 +159,9 @@ long pw_engine_addr_pod(const struct pw_engine *e, const struct pw_addr *a)
 
 /* ---- namespaces: pod ranges and the label index -------------------------- */
 
-static int post_cmp(const void *a, const void *b)
-{
-	const struct pw_ns_post *x = a, *y = b;
-	int d = strcmp(x->key, y->key);
-
-	return d ? d : strcmp(x->value, y->value);
-}
-
 static int index_namespaces(struct pw_engine *e)
 {
 	const struct pw_cluster *c = e->c;
-	size_t n = 0, k = 0;
 
 	e->ns_lo = calloc(c->nnss + 1, sizeof(*e->ns_lo));
 	e->ns_hi = calloc(c->nnss + 1, sizeof(*e->ns_hi));
@@ -181,41 +172,10 @@ static int index_namespaces(struct pw_engine *e)
 	for (size_t i = 0; i < e->npods; i++)
 		e->ns_hi[e->pods[i].ns_idx] = (uint32_t)i + 1;
 	for (size_t i = 0; i < c->nnss; i++)
-		n += c->nss[i].labels.n;
-	e->post = calloc(n ? n : 1, sizeof(*e->post));
-	if (!e->post)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->nnss; i++) {
-		for (size_t j = 0; j < c->nss[i].labels.n; j++) {
-			e->post[k].key = c->nss[i].labels.v[j].key;
-			e->post[k].value = c->nss[i].labels.v[j].value;
-			e->post[k++].ns = (uint32_t)i;
-		}
-	}
-	e->npost = n;
-	qsort(e->post, n, sizeof(*e->post), post_cmp);
+		if (pw_nsindex_add(&e->nsx, &c->nss[i].labels, (uint32_t)i))
+			return -ENOMEM;
+	pw_nsindex_sort(&e->nsx);
 	return 0;
-}
-
-/* The postings of key=value: [*lo, return value). */
-static size_t post_range(const struct pw_engine *e, const char *key,
-			 const char *value, size_t *lo)
-{
-	struct pw_ns_post want = { .key = key, .value = value };
-	size_t a = 0, b = e->npost, end;
-
-	while (a < b) {
-		size_t mid = a + (b - a) / 2;
-
-		if (post_cmp(&e->post[mid], &want) < 0)
-			a = mid + 1;
-		else
-			b = mid;
-	}
-	for (end = a; end < e->npost && !post_cmp(&e->post[end], &want); end++)
-		;
-	*lo = a;
-	return end;
 }
 
 /* ---- which policies select which pods ---------------------------------- */
@@ -482,75 +442,33 @@ static void add_if_ns_matches(const struct pw_engine *e, uint32_t ns,
 		add_ns_pods(e, ns, &p->pod_sel, bits);
 }
 
-/*
- * The narrowest positive term of a namespace selector (a matchLabels
- * entry or an In requirement) as a list of label pairs: only namespaces
- * carrying one of them can match. Returns the number of candidate
- * namespaces, or SIZE_MAX when the selector has no positive term.
- */
-static size_t best_term(const struct pw_engine *e, const struct pw_selector *s,
-			const struct pw_sel_req **req, size_t *ml)
+/* A namespace the index names as a candidate of the peer being filled. */
+struct fill {
+	const struct pw_engine *e;
+	const struct pw_peer *p;
+	uint64_t *bits;
+};
+
+static void fill_candidate(void *ctx, uint32_t ns)
 {
-	size_t best = SIZE_MAX, lo, hi;
+	const struct fill *f = ctx;
 
-	for (size_t i = 0; i < s->match_labels.n; i++) {
-		hi = post_range(e, s->match_labels.v[i].key,
-				s->match_labels.v[i].value, &lo);
-		if (hi - lo < best) {
-			best = hi - lo;
-			*ml = i;
-			*req = NULL;
-		}
-	}
-	for (size_t i = 0; i < s->nreqs; i++) {
-		size_t n = 0;
-
-		if (s->reqs[i].op != PW_SEL_IN)
-			continue;
-		for (size_t j = 0; j < s->reqs[i].nvalues; j++) {
-			hi = post_range(e, s->reqs[i].key, s->reqs[i].values[j],
-					&lo);
-			n += hi - lo;
-		}
-		if (n < best) {
-			best = n;
-			*req = &s->reqs[i];
-		}
-	}
-	return best;
-}
-
-static void add_posted(const struct pw_engine *e, const char *key,
-		       const char *value, const struct pw_peer *p,
-		       uint64_t *bits)
-{
-	size_t lo, hi = post_range(e, key, value, &lo);
-
-	for (size_t i = lo; i < hi; i++)
-		add_if_ns_matches(e, e->post[i].ns, p, bits);
+	add_if_ns_matches(f->e, ns, f->p, f->bits);
 }
 
 static void fill_selector_set(const struct pw_engine *e,
 			      const struct pw_peer *p, uint32_t ns,
 			      uint64_t *bits)
 {
-	const struct pw_sel_req *req = NULL;
-	size_t ml = 0;
+	struct fill f = { .e = e, .p = p, .bits = bits };
 
 	if (!p->has_ns_sel) {
 		add_ns_pods(e, ns, &p->pod_sel, bits);
 		return;
 	}
-	if (best_term(e, &p->ns_sel, &req, &ml) == SIZE_MAX) {
+	if (!pw_nsindex_each(&e->nsx, &p->ns_sel, fill_candidate, &f))
 		for (size_t i = 0; i < e->c->nnss; i++)
 			add_if_ns_matches(e, (uint32_t)i, p, bits);
-	} else if (req) {
-		for (size_t j = 0; j < req->nvalues; j++)
-			add_posted(e, req->key, req->values[j], p, bits);
-	} else {
-		add_posted(e, p->ns_sel.match_labels.v[ml].key,
-			   p->ns_sel.match_labels.v[ml].value, p, bits);
-	}
 }
 
 /* The pod's address of a family (0: its first), or NULL. */
@@ -812,7 +730,7 @@ PW_EXPORT void pw_engine_free(struct pw_engine *e)
 	free(e->pods);
 	free(e->ns_lo);
 	free(e->ns_hi);
-	free(e->post);
+	pw_nsindex_clear(&e->nsx);
 	free(e->sel);
 	free(e->rule_base);
 	free(e->rules);

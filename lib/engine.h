@@ -19,7 +19,7 @@
  *              peers are memoized by canonical selector (policies repeat
  *              them); a namespaceSelector is first matched against
  *              namespaces through an inverted index of namespace labels
- *              (post[]), then its pod selector only against the pods of
+ *              (nsindex.h), then its pod selector only against the pods of
  *              those namespaces. An ipBlock has one bitset per address view
  *              (below), since which pod address is judged depends on the
  *              family of the connection.
@@ -52,6 +52,7 @@
 #include <stdint.h>
 #include <podwall/engine.h>
 #include "model.h"
+#include "nsindex.h"
 
 enum pw_view {
 	PW_VIEW_V4,
@@ -69,14 +70,6 @@ struct pw_eng_pod {
 	uint32_t nsel[PW_DIR_NR]; /* 0: that side is not isolated */
 	uint32_t set[PW_DIR_NR]; /* class of equal selection lists */
 	uint32_t pclass; /* class of equal container ports */
-};
-
-/* A namespace label, for finding the namespaces a selector can match
- * without testing all of them. Sorted by (key, value). */
-struct pw_ns_post {
-	const char *key;
-	const char *value;
-	uint32_t ns;
 };
 
 /* The pods one peer admits. Selector peers share one bitset for all views
@@ -108,8 +101,7 @@ struct pw_engine {
 	size_t words; /* per pod bitset */
 	struct pw_eng_pod *pods;
 	uint32_t *ns_lo, *ns_hi; /* per cluster namespace */
-	struct pw_ns_post *post;
-	size_t npost;
+	struct pw_nsindex nsx; /* namespace labels */
 	uint32_t *sel;
 	size_t nsel;
 	size_t nset_ids[PW_DIR_NR]; /* classes of selection lists */

@@ -48,6 +48,7 @@
 #include "addr.h"
 #include "datapath.h"
 #include "labels.h"
+#include "nsindex.h"
 
 #define NONE UINT32_MAX
 
@@ -145,6 +146,10 @@ struct pw_live {
 	uint32_t *order;
 	size_t norder;
 	uint32_t *nssel; /* peers with a namespaceSelector */
+	/* The namespaces' labels indexed, built when a new peer with a
+	 * namespaceSelector first needs it in a call; cleared after. */
+	struct pw_nsindex nsx;
+	bool nsx_built;
 	size_t nnssel, cap_nssel;
 	bool pods_changed; /* this call: for classes with named egress ports */
 	struct pw_nft_scratch scratch;
@@ -512,16 +517,49 @@ static int fill_ns(struct pw_live *l, struct lpeer *x, uint32_t ns)
 	return ret;
 }
 
+static int nsx_build(struct pw_live *l)
+{
+	if (l->nsx_built)
+		return 0;
+	for (uint32_t s = 0; s < l->nnss; s++)
+		if (l->nss[s].n &&
+		    pw_nsindex_add(&l->nsx, &l->nss[s].n->labels, s))
+			return -ENOMEM;
+	pw_nsindex_sort(&l->nsx);
+	l->nsx_built = true;
+	return 0;
+}
+
+struct fill {
+	struct pw_live *l;
+	struct lpeer *x;
+	int ret;
+};
+
+static void fill_candidate(void *ctx, uint32_t ns)
+{
+	struct fill *f = ctx;
+
+	if (!f->ret)
+		f->ret = fill_ns(f->l, f->x, ns);
+}
+
+/* The pods peer x admits: those of its policy's namespace, or of the
+ * namespaces its namespaceSelector can match (nsindex.h). */
 static int peer_fill(struct pw_live *l, struct lpeer *x)
 {
-	int ret = 0;
+	struct fill f = { .l = l, .x = x };
 
 	if (!x->rep->has_ns_sel)
 		return fill_ns(l, x, x->ns);
-	for (size_t i = 0; i < l->nnss && !ret; i++)
+	f.ret = nsx_build(l);
+	if (!f.ret && pw_nsindex_each(&l->nsx, &x->rep->ns_sel, fill_candidate,
+				      &f))
+		return f.ret;
+	for (size_t i = 0; i < l->nnss && !f.ret; i++)
 		if (l->nss[i].n)
-			ret = fill_ns(l, x, (uint32_t)i);
-	return ret;
+			f.ret = fill_ns(l, x, (uint32_t)i);
+	return f.ret;
 }
 
 static void peer_free(struct pw_live *l, uint32_t s)
@@ -1745,6 +1783,7 @@ static void live_clear(struct pw_live *l)
 	free(l->free_pols);
 	free(l->nssel);
 	free(l->order);
+	pw_nsindex_clear(&l->nsx);
 	free(l->polv);
 	pw_nft_scratch_clear(&l->scratch);
 	memset(l, 0, sizeof(*l));
@@ -1842,6 +1881,8 @@ PW_EXPORT struct pw_ruleset *pw_live_compile(struct pw_live *l,
 	l->epoch++;
 	l->pods_changed = false;
 	ret = live_step(l, c);
+	pw_nsindex_clear(&l->nsx); /* labels change before the next call */
+	l->nsx_built = false;
 	if (!ret)
 		ret = out_ruleset(l, c, &rs);
 	if (ret) {
