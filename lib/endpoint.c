@@ -56,22 +56,9 @@ static int add_pod(struct pw_endpoints *eps, const struct pw_engine *e,
 	return 0;
 }
 
-/* "ns/name", or "ns/name[Kind]" for a workload template. */
-static char *pod_name(const struct pw_pod *p)
-{
-	char *s;
-	int n;
-
-	if (p->kind)
-		n = asprintf(&s, "%s/%s[%s]", p->ns, p->name, p->kind);
-	else
-		n = asprintf(&s, "%s/%s", p->ns, p->name);
-	return n < 0 ? NULL : s;
-}
-
 static int add_host_pod(struct pw_endpoints *eps, const struct pw_pod *p)
 {
-	char *name = pod_name(p);
+	char *name = pw_pod_matrix_name(p);
 	struct pw_ep *ep;
 
 	if (!name)
@@ -150,7 +137,7 @@ static int resolve_pod(const struct pw_engine *e, const char *text,
 
 		if (!p->host_network || !pod_live(p))
 			continue;
-		name = pod_name(p);
+		name = pw_pod_matrix_name(p);
 		if (!name)
 			return -ENOMEM;
 		same = !strcmp(name, text);

@@ -52,13 +52,13 @@ long pw_engine_pod_index(const struct pw_engine *e, const char *name)
 
 /* ---- matrix pods ------------------------------------------------------ */
 
-static bool pod_counts(const struct pw_pod *p)
+bool pw_pod_in_matrix(const struct pw_pod *p)
 {
 	return !p->host_network && p->phase != PW_PHASE_SUCCEEDED &&
 	       p->phase != PW_PHASE_FAILED;
 }
 
-static char *pod_name(const struct pw_pod *p)
+char *pw_pod_matrix_name(const struct pw_pod *p)
 {
 	char *s;
 	int n;
@@ -88,14 +88,14 @@ static int collect_pods(struct pw_engine *e)
 		struct pw_eng_pod *ep = &e->pods[e->npods];
 		long ns = pw_engine_ns_index(c, c->pods[i].ns);
 
-		if (!pod_counts(&c->pods[i]))
+		if (!pw_pod_in_matrix(&c->pods[i]))
 			continue;
 		if (ns < 0)
 			return -EINVAL; /* finalize adds every namespace */
 		ep->pod = &c->pods[i];
 		ep->ns_idx = (uint32_t)ns;
 		ep->ns = &c->nss[ns];
-		ep->name = pod_name(ep->pod);
+		ep->name = pw_pod_matrix_name(ep->pod);
 		if (!ep->name)
 			return -ENOMEM;
 		e->npods++;

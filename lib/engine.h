@@ -121,6 +121,13 @@ struct pw_engine {
 	size_t naddr_pods;
 };
 
+/* Whether a pod is in the matrix: neither hostNetwork (node traffic) nor
+ * finished. Templates are. */
+bool pw_pod_in_matrix(const struct pw_pod *p);
+/* "ns/name", or "ns/name[Kind]" for a workload template: a matrix pod's
+ * name (malloc'd; NULL on ENOMEM). */
+char *pw_pod_matrix_name(const struct pw_pod *p);
+
 /* The matrix pod with address a, or -1: a binary search, for the callers
  * that meet addresses per packet or per connection (explain by address,
  * the flow log, the conntrack sweep). */

@@ -47,6 +47,7 @@
 
 #include "addr.h"
 #include "datapath.h"
+#include "engine.h"
 #include "labels.h"
 #include "nsindex.h"
 
@@ -854,13 +855,6 @@ static int ns_relabel(struct pw_live *l)
 
 /* ---- pods --------------------------------------------------------------- */
 
-/* The engine's rule: hostNetwork and finished pods are not in the matrix. */
-static bool pod_counts(const struct pw_pod *p)
-{
-	return !p->host_network && p->phase != PW_PHASE_SUCCEEDED &&
-	       p->phase != PW_PHASE_FAILED;
-}
-
 static bool pod_local(const struct pw_live *l, const struct pw_pod *p)
 {
 	return !l->node || (p->node && !strcmp(p->node, l->node));
@@ -876,18 +870,6 @@ static uint32_t pod_find(const struct pw_live *l, const struct pw_pod *p,
 		if (l->pods[s].hash == h && pod_named(l->pods[s].name, p))
 			return s;
 	return NONE;
-}
-
-static char *pod_name(const struct pw_pod *p)
-{
-	char *s;
-	int n;
-
-	if (p->kind)
-		n = asprintf(&s, "%s/%s[%s]", p->ns, p->name, p->kind);
-	else
-		n = asprintf(&s, "%s/%s", p->ns, p->name);
-	return n < 0 ? NULL : s;
 }
 
 static int pod_new(struct pw_live *l, const struct pw_pod *p, uint64_t h)
@@ -907,7 +889,7 @@ static int pod_new(struct pw_live *l, const struct pw_pod *p, uint64_t h)
 	if (s == NONE)
 		return -ENOMEM;
 	q = &l->pods[s];
-	q->name = pod_name(p);
+	q->name = pw_pod_matrix_name(p);
 	if (!q->name)
 		return -ENOMEM;
 	q->p = p;
@@ -994,7 +976,7 @@ static int pod_walk(struct pw_live *l, const struct pw_cluster *c)
 	for (size_t i = 0; i < c->npods && !ret; i++) {
 		uint32_t s = NONE;
 
-		if (!pod_counts(&c->pods[i]))
+		if (!pw_pod_in_matrix(&c->pods[i]))
 			continue;
 		ret = pod_step(l, &c->pods[i], &cursor, &s);
 		if (!ret)
