@@ -20,6 +20,7 @@
 #include <podwall/conntrack.h>
 
 #include "conntrack.h"
+#include "nlkeep.h"
 #include "util.h"
 
 /* -- the sweep ---------------------------------------------------------- */
@@ -245,30 +246,30 @@ static void delete_all(struct mnl_socket *nl, char *buf, size_t len,
 	}
 }
 
+static struct pw_nlkeep sweep_sock = PW_NLKEEP_INIT;
+
 static int sweep_kernel(struct sweep *s)
 {
 	size_t len = 1 << 16;
 	char *buf = malloc(len);
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	struct mnl_socket *nl = NULL;
 	int ret = -ENOMEM;
 
 	if (!buf)
 		goto out;
-	ret = -errno;
-	if (!nl)
-		goto out;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	ret = dump(nl, buf, len, s);
+	/* A socket of the sweeps' own, kept open: closing a netfilter
+	 * socket right after a transaction that deleted something waits,
+	 * holding nf_tables' commit lock (nlkeep.h); and not the
+	 * transactions' one, which a long dump would hold up. */
+	nl = pw_nlkeep_borrow(&sweep_sock);
+	ret = nl ? dump(nl, buf, len, s) : -errno;
 	if (!ret)
 		ret = decide_all(s);
 	if (!ret)
 		delete_all(nl, buf, len, s);
-out:
 	if (nl)
-		mnl_socket_close(nl);
+		pw_nlkeep_return(&sweep_sock, !ret);
+out:
 	free(buf);
 	return ret;
 }

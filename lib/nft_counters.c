@@ -16,6 +16,7 @@
 #include <linux/netfilter/nf_tables.h>
 
 #include <podwall/flow.h>
+#include "nlkeep.h"
 #include "util.h"
 
 struct pw_counter {
@@ -105,20 +106,20 @@ static int dump(struct mnl_socket *nl, struct pw_counters *c, char *buf,
 PW_EXPORT struct pw_counters *pw_counters_read(void)
 {
 	struct pw_counters *c = calloc(1, sizeof(*c));
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
 	size_t len = MNL_SOCKET_BUFFER_SIZE * 4;
 	char *buf = malloc(len);
+	struct mnl_socket *nl;
 	int ret = -ENOMEM;
 
 	if (!c || !buf)
 		goto out;
-	ret = -errno;
-	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		goto out;
-	ret = dump(nl, c, buf, len);
-out:
+	/* The transactions' socket: a close of one of our own right after
+	 * a transaction that deleted something would wait (nlkeep.h). */
+	nl = pw_nlkeep_borrow(&pw_nft_sock);
+	ret = nl ? dump(nl, c, buf, len) : -errno;
 	if (nl)
-		mnl_socket_close(nl);
+		pw_nlkeep_return(&pw_nft_sock, !ret);
+out:
 	free(buf);
 	if (!ret)
 		return c;

@@ -11,7 +11,6 @@
  * batch is one transaction: the kernel commits all of it or nothing.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,10 +30,10 @@
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include "nft_image.h"
 #include "nft_netlink.h"
+#include "nlkeep.h"
 #include "util.h"
 
 /* nft's datatype numbers (src/datatype.h), 6 bits per concatenated
@@ -982,65 +981,6 @@ void pw_nl_chain_rules(struct pw_nl_batch *bt, const struct pw_nft_image *img,
 /* ---- sending -------------------------------------------------------- */
 
 /*
- * The socket batches go through is kept open between transactions.
- *
- * Closing a netfilter socket is what made a transaction that deletes
- * anything slow. nf_tables frees what a commit removed (set elements,
- * rules, chains) from a work item that first waits for an RCU grace
- * period, and the release of any NETLINK_NETFILTER socket flushes that
- * work (nft_rcv_nl_event), so a close right after such a commit sleeps
- * for the rest of the grace period: 7-23 ms on a 2-CPU machine for a
- * batch the kernel handles in 0.05 ms. A transaction that only adds
- * leaves nothing to free and closes at once. Kept open, the socket
- * lets the kernel free in the background; nothing waits for it.
- *
- * A socket talks to the network namespace it was opened in, so it is
- * reused only by the same process (not a forked child) in the same
- * namespace, and replaced otherwise. Without /proc to tell namespaces
- * apart each batch gets a socket of its own, as before. One per process
- * under a lock: nf_tables commits one transaction at a time anyway.
- */
-static struct {
-	pthread_mutex_t lock;
-	struct mnl_socket *nl;
-	pid_t pid;
-	dev_t dev; /* of the network namespace the socket is in */
-	ino_t ino;
-} kept = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static struct mnl_socket *sock_open(void)
-{
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER,
-						 SOCK_CLOEXEC);
-	int one = 1, err;
-
-	if (!nl)
-		return NULL;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID)) {
-		err = errno;
-		mnl_socket_close(nl);
-		errno = err;
-		return NULL;
-	}
-	setsockopt(mnl_socket_get_fd(nl), SOL_NETLINK, NETLINK_CAP_ACK, &one,
-		   sizeof(one));
-	return nl;
-}
-
-/* Drops the kept socket unless it is this process's, in this thread's
- * network namespace (ns, when known). */
-static void sock_check(const struct stat *ns, bool known)
-{
-	if (!kept.nl)
-		return;
-	if (known && kept.pid == getpid() && kept.dev == ns->st_dev &&
-	    kept.ino == ns->st_ino)
-		return;
-	mnl_socket_close(kept.nl);
-	kept.nl = NULL;
-}
-
-/*
  * The kernel handles a batch inside sendmsg, so every answer is queued by
  * the time it returns: read without waiting until none is left, keeping
  * the kernel's first error in *first. 0, or -errno when reading failed
@@ -1089,26 +1029,14 @@ static int send_on(struct mnl_socket *nl, struct iovec *iov, int niov,
 
 static int send_iov(struct iovec *iov, int niov, int size)
 {
-	struct stat ns = { 0 };
-	bool known = !stat("/proc/thread-self/ns/net", &ns);
-	struct mnl_socket *nl;
+	/* Kept open: closing it after a delete would wait (nlkeep.h). */
+	struct mnl_socket *nl = pw_nlkeep_borrow(&pw_nft_sock);
 	int ret, first = 0;
 
-	pthread_mutex_lock(&kept.lock);
-	sock_check(&ns, known);
-	nl = kept.nl ? kept.nl : sock_open();
-	ret = nl ? send_on(nl, iov, niov, size, &first) : -errno;
-	if (nl && (ret || !known)) {
-		mnl_socket_close(nl);
-		nl = NULL;
-	}
-	kept.nl = nl;
-	if (nl) {
-		kept.pid = getpid();
-		kept.dev = ns.st_dev;
-		kept.ino = ns.st_ino;
-	}
-	pthread_mutex_unlock(&kept.lock);
+	if (!nl)
+		return -errno;
+	ret = send_on(nl, iov, niov, size, &first);
+	pw_nlkeep_return(&pw_nft_sock, !ret);
 	return ret ? ret : first;
 }
 

@@ -30,6 +30,7 @@
 
 #include "nft_image.h"
 #include "nft_netlink.h"
+#include "nlkeep.h"
 #include "util.h"
 
 /* Flags and key type of each set role: the same as nft_netlink.c's
@@ -477,8 +478,9 @@ int pw_nft_image_read(struct pw_nft_image *img)
 		return -ENOMEM;
 	rd->img = img;
 	rd->seq = (uint32_t)time(NULL);
-	rd->nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (!rd->nl || mnl_socket_bind(rd->nl, 0, MNL_SOCKET_AUTOPID)) {
+	/* The transactions' socket, kept open (nlkeep.h). */
+	rd->nl = pw_nlkeep_borrow(&pw_nft_sock);
+	if (!rd->nl) {
 		ret = -errno;
 		goto out_free;
 	}
@@ -495,8 +497,8 @@ int pw_nft_image_read(struct pw_nft_image *img)
 	if (!ret)
 		pw_nft_image_seal(img);
 out_free:
-	if (rd->nl)
-		mnl_socket_close(rd->nl);
+	if (rd->nl) /* an error may leave a dump unread: closed then */
+		pw_nlkeep_return(&pw_nft_sock, !ret);
 	free(rd->nrules);
 	free(rd);
 	if (ret)

@@ -289,7 +289,10 @@ int lab_net_node_del(const struct lab_plan *old, size_t j,
 {
 	const struct lab_node *n;
 	char a4[64];
-	int ret = lab_ip("netns", "del", old->nodes[j].netns, NULL);
+	int ret;
+
+	pw_datapath_release(); /* it may hold the namespace */
+	ret = lab_ip("netns", "del", old->nodes[j].netns, NULL);
 
 	lab_addr_str(&old->nodes[j].addr4, a4, sizeof(a4));
 	for (size_t k = 0; k < old->nnodes && !ret; k++) {

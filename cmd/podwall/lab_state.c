@@ -458,6 +458,7 @@ static int del_netns(const char *id)
 
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
+	pw_datapath_release(); /* its socket may hold a node's namespace */
 	while ((de = readdir(d))) {
 		if (!is_lab_name(de->d_name, id))
 			continue;

@@ -207,6 +207,17 @@ struct pw_ruleset *pw_live_compile(struct pw_live *l,
 				   const struct pw_cluster *c,
 				   struct pw_live_stats *st);
 
+/*
+ * Closes the netlink socket the datapath keeps open between transactions
+ * (a close right after a transaction that deleted something would wait
+ * for the kernel to free it: docs/DATAPATH.md, "The kept socket"). The
+ * socket holds a reference to the network namespace it was opened in:
+ * a program that applies in a namespace it is about to delete calls
+ * this first, or the namespace (and its interfaces) lives until the
+ * next transaction elsewhere or the end of the process.
+ */
+void pw_datapath_release(void);
+
 /* Removes podwall's table, if there is one. Errors as pw_ruleset_apply. */
 int pw_datapath_flush(char **errmsg);
 
