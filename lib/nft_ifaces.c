@@ -135,20 +135,90 @@ static int spoof_cmp(const void *a, const void *b)
 	return r ? r : (x->addr > y->addr) - (x->addr < y->addr);
 }
 
-/* Binds the local addresses of one family; the count bound, or -errno. */
-static int bind_fam(struct mnl_socket *nl, struct pw_ruleset *rs, enum pw_fam f)
+/* Interface names by index, looked up once per bind (if_indextoname
+ * costs a socket and an ioctl each time). */
+struct ifcache {
+	uint32_t index[16];
+	char name[16][IF_NAMESIZE];
+	size_t n;
+};
+
+/* The name of interface index when podwall may use it, or NULL. */
+static const char *ifname(struct ifcache *c, uint32_t index, char *spare)
 {
-	uint32_t up = uplink(nl, f);
-	char name[IF_NAMESIZE];
+	char *name = c->n < 16 ? c->name[c->n] : spare;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (c->index[i] == index)
+			return c->name[i];
+	if (!if_indextoname(index, name) || !name_ok(name))
+		return NULL;
+	if (c->n < 16)
+		c->index[c->n++] = index;
+	return name;
+}
+
+/* What a bind knows: the routes' socket, each family's uplink (learned
+ * on the first question), interface names, and the bindings it may
+ * reuse. */
+struct binder {
+	struct mnl_socket *nl;
+	uint32_t up[PW_FAM_NR];
+	bool up_known[PW_FAM_NR];
+	struct ifcache ifs;
+	char spare[IF_NAMESIZE];
+	const struct pw_nft_spoofs *prev; /* sorted by address, or NULL */
+};
+
+static int spoof_addr_cmp(const void *a, const void *b)
+{
+	const struct pw_nft_spoof *x = a, *y = b;
+
+	return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+/* The interface prev bound addr to, or NULL. */
+static const char *prev_bound(const struct binder *b, enum pw_fam f,
+			      pw_u128 addr)
+{
+	const struct pw_nft_spoof key = { .addr = addr }, *hit;
+
+	if (!b->prev || !b->prev[f].n)
+		return NULL;
+	hit = bsearch(&key, b->prev[f].v, b->prev[f].n, sizeof(key),
+		      spoof_addr_cmp);
+	return hit ? hit->ifname : NULL;
+}
+
+/* The interface of the direct route to addr, or NULL (see the top). */
+static const char *route_ifname(struct binder *b, enum pw_fam f, pw_u128 addr)
+{
 	struct route r;
+
+	if (!b->up_known[f]) {
+		b->up[f] = uplink(b->nl, f);
+		b->up_known[f] = true;
+	}
+	if (route_get(b->nl, addr, f, &r) || !r.unicast || r.gateway ||
+	    !r.oif || r.oif == b->up[f] || r.oif == 1)
+		return NULL;
+	return ifname(&b->ifs, r.oif, b->spare);
+}
+
+/* Binds the local addresses of one family; the count bound, or -errno. */
+static int bind_fam(struct binder *b, struct pw_ruleset *rs, enum pw_fam f)
+{
 	int n = 0;
 
 	for (size_t i = 0; i < rs->self[f].n; i++) {
-		if (route_get(nl, rs->self[f].v[i], f, &r) || !r.unicast ||
-		    r.gateway || !r.oif || r.oif == up || r.oif == 1 ||
-		    !if_indextoname(r.oif, name) || !name_ok(name))
+		pw_u128 a = rs->self[f].v[i];
+		const char *name = prev_bound(b, f, a);
+
+		if (!name)
+			name = route_ifname(b, f, a);
+		if (!name)
 			continue;
-		if (spoof_add(&rs->spoof[f], name, rs->self[f].v[i]))
+		if (spoof_add(&rs->spoof[f], name, a))
 			return -ENOMEM;
 		n++;
 	}
@@ -158,29 +228,62 @@ static int bind_fam(struct mnl_socket *nl, struct pw_ruleset *rs, enum pw_fam f)
 	return n;
 }
 
-PW_EXPORT int pw_ruleset_bind_interfaces(struct pw_ruleset *rs)
+/* prev's bindings sorted by address into copy, which b->prev points to. */
+static int prev_sorted(struct binder *b, const struct pw_ruleset *prev,
+		       struct pw_nft_spoofs *copy)
 {
-	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+	for (int f = 0; prev && f < PW_FAM_NR; f++) {
+		copy[f].v = malloc((prev->spoof[f].n + 1) * sizeof(*copy[f].v));
+		if (!copy[f].v)
+			return -ENOMEM;
+		memcpy(copy[f].v, prev->spoof[f].v,
+		       prev->spoof[f].n * sizeof(*copy[f].v));
+		copy[f].n = prev->spoof[f].n;
+		pw_sort(copy[f].v, copy[f].n, sizeof(*copy[f].v),
+			spoof_addr_cmp);
+	}
+	b->prev = prev ? copy : NULL;
+	return 0;
+}
+
+static int bind_all(struct pw_ruleset *rs, const struct pw_ruleset *prev)
+{
+	struct pw_nft_spoofs copy[PW_FAM_NR] = { { 0 } };
+	struct binder b = { .nl = mnl_socket_open(NETLINK_ROUTE) };
 	int ret = 0, n = 0;
 
-	if (!nl)
+	if (!b.nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID)) {
+	if (mnl_socket_bind(b.nl, 0, MNL_SOCKET_AUTOPID)) {
 		ret = -errno;
-		goto out_close;
+		goto out;
 	}
+	ret = prev_sorted(&b, prev, copy);
 	for (int f = 0; f < PW_FAM_NR; f++)
 		rs->spoof[f].n = 0;
 	for (int f = 0; f < PW_FAM_NR && ret >= 0; f++) {
-		ret = bind_fam(nl, rs, (enum pw_fam)f);
+		ret = bind_fam(&b, rs, (enum pw_fam)f);
 		n += ret > 0 ? ret : 0;
 	}
 	/* The cached kernel image no longer matches. */
 	pw_nft_image_free(rs->image);
 	rs->image = NULL;
-out_close:
-	mnl_socket_close(nl);
+out:
+	for (int f = 0; f < PW_FAM_NR; f++)
+		free(copy[f].v);
+	mnl_socket_close(b.nl);
 	return ret < 0 ? ret : n;
+}
+
+PW_EXPORT int pw_ruleset_bind_interfaces(struct pw_ruleset *rs)
+{
+	return bind_all(rs, NULL);
+}
+
+PW_EXPORT int pw_ruleset_bind_interfaces_from(struct pw_ruleset *rs,
+					      const struct pw_ruleset *prev)
+{
+	return bind_all(rs, prev);
 }
 
 PW_EXPORT size_t pw_ruleset_bound_count(const struct pw_ruleset *rs)

@@ -92,6 +92,16 @@ size_t pw_ruleset_range_count(const struct pw_ruleset *rs);
  * Returns the number of addresses bound, or a negative errno.
  */
 int pw_ruleset_bind_interfaces(struct pw_ruleset *rs);
+/*
+ * As pw_ruleset_bind_interfaces, but an address that prev bound keeps
+ * prev's interface without asking the kernel; only the others are looked
+ * up. For a caller that knows the routes did not change since prev was
+ * bound (podwalld follows them, docs/AGENT.md): a reconcile then asks
+ * for the routes of new pods only. prev NULL: as
+ * pw_ruleset_bind_interfaces.
+ */
+int pw_ruleset_bind_interfaces_from(struct pw_ruleset *rs,
+				    const struct pw_ruleset *prev);
 /* Addresses bound to interfaces by pw_ruleset_bind_interfaces. */
 size_t pw_ruleset_bound_count(const struct pw_ruleset *rs);
 

@@ -258,6 +258,24 @@ check "late's manifest: late bound to its veth" t_until 20 \
 	bound_pair "$(t_veth_of "$NODE" "$RUN-late")" 10.220.0.5
 check "late's manifest: peer -> server:8080 still denied" \
 	blocked peer 10.220.0.3 8080
+# A reconcile asks the kernel only for the routes of addresses it had not
+# bound (no route changed since): the others keep their interfaces.
+check "late's manifest: client still bound to its veth" \
+	bound_pair "$(t_veth_of "$NODE" "$RUN-client")" 10.220.0.2
+check "late's manifest: 4 bound, wired unbound (its route is gone)" \
+	t_until 20 metric_is podwall_pod_addresses_bound 4
+# A route that changes between two reconciles is followed: wired's route
+# comes back while a manifest changes, and both end up enforced.
+n=$(t_applied "$NODE")
+in_ns "$NODE" ip route add 10.220.0.6/32 dev "$WVETH"
+printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: extra}\n' \
+	>"$TMP/extra.yaml"
+mv "$TMP/extra.yaml" "$M/extra.yaml"
+check "route and manifest together: applied" t_agent_wait_applied "$NODE" "$n"
+check "route and manifest together: wired bound again" \
+	t_until 50 bound_pair "$WVETH" 10.220.0.6
+check "route and manifest together: late still bound" \
+	bound_pair "$(t_veth_of "$NODE" "$RUN-late")" 10.220.0.5
 
 check "no sanitizer report in the log" t_no_sanitizer_report "$T_AGENT_LOG"
 t_agent_stop
