@@ -236,8 +236,9 @@ static int prev_sorted(struct binder *b, const struct pw_ruleset *prev,
 		copy[f].v = malloc((prev->spoof[f].n + 1) * sizeof(*copy[f].v));
 		if (!copy[f].v)
 			return -ENOMEM;
-		memcpy(copy[f].v, prev->spoof[f].v,
-		       prev->spoof[f].n * sizeof(*copy[f].v));
+		if (prev->spoof[f].n)
+			memcpy(copy[f].v, prev->spoof[f].v,
+			       prev->spoof[f].n * sizeof(*copy[f].v));
 		copy[f].n = prev->spoof[f].n;
 		pw_sort(copy[f].v, copy[f].n, sizeof(*copy[f].v),
 			spoof_addr_cmp);

@@ -162,6 +162,8 @@ void pw_nft_image_release(struct pw_nft_image *img)
 	}
 	for (size_t i = 0; i < img->nchains; i++)
 		free(img->chains[i].comment);
+	for (int d = 0; d < PW_DIR_NR; d++)
+		free(img->cls_first[d]);
 	free(img->sets);
 	free(img->chains);
 	memset(img, 0, sizeof(*img));
@@ -420,8 +422,9 @@ void pw_nft_image_seal(struct pw_nft_image *img)
 {
 	pthread_once(&digest_once, digest_key_init);
 	for (size_t i = 0; i < img->nsets; i++) {
+		if (img->sets[i].sealed)
+			continue; /* copied whole from an image (set_copy) */
 		pw_nft_set_sort(&img->sets[i]);
-		img->sets[i].sealed = false;
 		if (digest_keyed)
 			seal_set(&img->sets[i]);
 	}
@@ -621,7 +624,86 @@ out_oom:
 	return -ENOMEM;
 }
 
-static int base_sets(struct pw_nft_image *img, const struct pw_ruleset *rs)
+/* ---- copying what did not change ------------------------------------ */
+
+/* The ruleset an image is built from, and the one whose image may lend
+ * it equal sets (NULL when there is none, or it has no image yet). */
+struct source {
+	const struct pw_ruleset *rs;
+	const struct pw_ruleset *prev;
+};
+
+/* A copy of element from's strings into e (the rest is copied). */
+static int elem_strings(struct pw_nft_elem *e, const struct pw_nft_elem *from)
+{
+	e->jump = from->jump ? strdup(from->jump) : NULL;
+	e->comment = from->comment ? strdup(from->comment) : NULL;
+	if ((!from->jump || e->jump) && (!from->comment || e->comment))
+		return 0;
+	free(e->jump);
+	free(e->comment);
+	return -ENOMEM;
+}
+
+/* Appends a copy of set from (elements, digest and all) to img. */
+static int set_copy(struct pw_nft_image *img, const struct pw_nft_set *from)
+{
+	struct pw_nft_set *s = pw_nft_image_add_set(img, from->name, from->kind);
+
+	if (!s || !(s->v = malloc((from->n + 1) * sizeof(*s->v))))
+		return -ENOMEM;
+	s->cap = from->n + 1;
+	if (from->n)
+		memcpy(s->v, from->v, from->n * sizeof(*s->v));
+	/* s->n counts the elements whose strings are s's own */
+	for (s->n = 0; s->n < from->n; s->n++)
+		if (elem_strings(&s->v[s->n], &from->v[s->n]))
+			return -ENOMEM;
+	s->digest = from->digest;
+	s->sealed = from->sealed;
+	return 0;
+}
+
+/* Whether the address lists in both rulesets are equal, so that set
+ * `at` of prev's image (the same list) can be copied. */
+static const struct pw_nft_set *same_addrs(const struct source *src,
+					   const struct pw_addrs *now,
+					   const struct pw_addrs *then,
+					   size_t at)
+{
+	const struct pw_nft_image *pi = src->prev ? src->prev->image : NULL;
+
+	if (!pi || at >= pi->nsets || !pi->sets[at].sealed ||
+	    now->n != then->n ||
+	    (now->n && memcmp(now->v, then->v, now->n * sizeof(*now->v))))
+		return NULL;
+	return &pi->sets[at];
+}
+
+/* pods_<f> or self_<f>: copied when equal to prev's (the base sets sit
+ * at the same places in every image). */
+static int addr_set(struct pw_nft_image *img, const struct source *src,
+		    const char *what, enum pw_fam f, bool pair)
+{
+	const struct pw_addrs *now = pair ? &src->rs->self[f] : &src->rs->known[f];
+	const struct pw_nft_set *same = NULL;
+	char name[PW_NFT_NAME_MAX];
+	struct pw_nft_set *s;
+
+	if (src->prev)
+		same = same_addrs(src, now,
+				  pair ? &src->prev->self[f] :
+					 &src->prev->known[f],
+				  img->nsets);
+	if (same)
+		return set_copy(img, same);
+	snprintf(name, sizeof(name), "%s_%s", what, fam_sfx[f]);
+	s = pw_nft_image_add_set(img, name,
+				 (pair ? PW_SK_PAIR_V4 : PW_SK_ADDR_V4) + f);
+	return !s || fill_addrs(s, now, f, pair) ? -ENOMEM : 0;
+}
+
+static int base_sets(struct pw_nft_image *img, const struct source *src)
 {
 	char name[PW_NFT_NAME_MAX];
 	struct pw_nft_set *s;
@@ -629,18 +711,12 @@ static int base_sets(struct pw_nft_image *img, const struct pw_ruleset *rs)
 	for (int f = 0; f < PW_FAM_NR; f++) {
 		snprintf(name, sizeof(name), "pod_ranges_%s", fam_sfx[f]);
 		s = pw_nft_image_add_set(img, name, PW_SK_IVAL_V4 + f);
-		if (!s || fill_ivals(s, &rs->ranges[f], (enum pw_fam)f))
-			return -ENOMEM;
-		snprintf(name, sizeof(name), "pods_%s", fam_sfx[f]);
-		s = pw_nft_image_add_set(img, name, PW_SK_ADDR_V4 + f);
-		if (!s || fill_addrs(s, &rs->known[f], (enum pw_fam)f, false))
-			return -ENOMEM;
-		snprintf(name, sizeof(name), "self_%s", fam_sfx[f]);
-		s = pw_nft_image_add_set(img, name, PW_SK_PAIR_V4 + f);
-		if (!s || fill_addrs(s, &rs->self[f], (enum pw_fam)f, true))
+		if (!s || fill_ivals(s, &src->rs->ranges[f], (enum pw_fam)f) ||
+		    addr_set(img, src, "pods", (enum pw_fam)f, false) ||
+		    addr_set(img, src, "self", (enum pw_fam)f, true))
 			return -ENOMEM;
 	}
-	return fill_spoof(img, rs);
+	return fill_spoof(img, src->rs);
 }
 
 static int class_sets(struct pw_nft_image *img, enum pw_dir d,
@@ -677,17 +753,89 @@ static unsigned class_mask(const struct pw_nft_class *k)
 	       (k->addr[PW_FAM_V6].n ? PW_CR_ADDR_V6 : 0);
 }
 
-static int classes(struct pw_nft_image *img, const struct pw_ruleset *rs)
+/* Sets of a class: one per non-empty element list. */
+static size_t class_nsets(const struct pw_nft_class *k)
 {
+	size_t n = 0;
+
+	for (int f = 0; f < PW_FAM_NR; f++)
+		n += !!k->ports[f].n + !!k->addr[f].n;
+	return n;
+}
+
+/* prev's class equal to k (same id and elements), whose sets prev's
+ * image holds, or SIZE_MAX. Classes are sorted by id. */
+static size_t same_class(const struct source *src, enum pw_dir d,
+			 const struct pw_nft_class *k)
+{
+	const struct pw_ruleset *p = src->prev;
+	size_t lo = 0, hi = p && p->image ? p->ncls[d] : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->cls[d][mid].id < k->id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == (p && p->image ? p->ncls[d] : 0) ||
+	    p->cls[d][lo].id != k->id || p->cls[d][lo].hash != k->hash ||
+	    lo >= p->image->ncls[d] || pw_nft_class_cmp(&p->cls[d][lo], k))
+		return SIZE_MAX;
+	return lo;
+}
+
+/* The sets of prev's class j, copied when all of them are sealed (an
+ * unsealed set has no digest to copy): 1 copied, 0 not, or -ENOMEM. */
+static int class_copy(struct pw_nft_image *img, const struct source *src,
+		      enum pw_dir d, size_t j, size_t n)
+{
+	const struct pw_nft_image *pi = src->prev->image;
+	size_t first = pi->cls_first[d][j];
+
+	if (first + n > pi->nsets)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!pi->sets[first + i].sealed)
+			return 0;
+	for (size_t i = 0; i < n; i++)
+		if (set_copy(img, &pi->sets[first + i]))
+			return -ENOMEM;
+	return 1;
+}
+
+static int class_one(struct pw_nft_image *img, const struct source *src,
+		     enum pw_dir d, size_t i)
+{
+	const struct pw_nft_class *k = &src->rs->cls[d][i];
+	size_t j = same_class(src, d, k);
+	int ret = 0;
+
+	img->cls_first[d][i] = img->nsets;
+	if (j != SIZE_MAX)
+		ret = class_copy(img, src, d, j, class_nsets(k));
+	if (!ret)
+		ret = class_sets(img, d, k);
+	return ret < 0 ? ret : 0;
+}
+
+static int classes(struct pw_nft_image *img, const struct source *src)
+{
+	const struct pw_ruleset *rs = src->rs;
 	char name[PW_NFT_NAME_MAX];
 
 	for (int d = PW_DIR_NR; d-- > 0;) {
+		img->cls_first[d] = calloc(rs->ncls[d] + 1, sizeof(size_t));
+		if (!img->cls_first[d])
+			return -ENOMEM;
+		img->ncls[d] = rs->ncls[d];
 		for (size_t i = 0; i < rs->ncls[d]; i++) {
 			const struct pw_nft_class *k = &rs->cls[d][i];
 
 			snprintf(name, sizeof(name), PW_NFT_CLASS_FMT,
 				 dir_chain[d], k->id);
-			if (class_sets(img, (enum pw_dir)d, k) ||
+			if (class_one(img, src, (enum pw_dir)d, i) ||
 			    !pw_nft_image_add_chain(img, name,
 						    d == PW_DIR_INGRESS ?
 							    PW_CK_CLASS_IN :
@@ -727,12 +875,15 @@ static const struct {
 	{ "src_v4", PW_CK_SRC_V4 },   { "src_v6", PW_CK_SRC_V6 },
 };
 
-int pw_nft_image_build(struct pw_nft_image *img, const struct pw_ruleset *rs)
+int pw_nft_image_build(struct pw_nft_image *img, const struct pw_ruleset *rs,
+		       const struct pw_ruleset *prev)
 {
+	struct source src = { .rs = rs,
+			       .prev = prev && prev->image ? prev : NULL };
 	int ret;
 
 	memset(img, 0, sizeof(*img));
-	ret = base_sets(img, rs);
+	ret = base_sets(img, &src);
 	if (!ret)
 		ret = vmaps(img, rs);
 	for (size_t i = 0; !ret && i < PW_ARRAY_SIZE(base_chains); i++)
@@ -743,7 +894,7 @@ int pw_nft_image_build(struct pw_nft_image *img, const struct pw_ruleset *rs)
 	img->flow_log = rs->flow_log;
 	img->flow_group = rs->flow_group;
 	if (!ret)
-		ret = classes(img, rs);
+		ret = classes(img, &src);
 	if (ret) {
 		pw_nft_image_release(img);
 		return ret;
@@ -759,7 +910,9 @@ void pw_nft_image_free(struct pw_nft_image *img)
 	free(img);
 }
 
-const struct pw_nft_image *pw_nft_ruleset_image(const struct pw_ruleset *rs)
+const struct pw_nft_image *
+pw_nft_ruleset_image_from(const struct pw_ruleset *rs,
+			  const struct pw_ruleset *prev)
 {
 	struct pw_ruleset *cache = (struct pw_ruleset *)rs;
 	struct pw_nft_image *img;
@@ -767,10 +920,15 @@ const struct pw_nft_image *pw_nft_ruleset_image(const struct pw_ruleset *rs)
 	if (rs->image)
 		return rs->image;
 	img = malloc(sizeof(*img));
-	if (!img || pw_nft_image_build(img, rs)) {
+	if (!img || pw_nft_image_build(img, rs, prev)) {
 		free(img);
 		return NULL;
 	}
 	cache->image = img;
 	return img;
+}
+
+const struct pw_nft_image *pw_nft_ruleset_image(const struct pw_ruleset *rs)
+{
+	return pw_nft_ruleset_image_from(rs, NULL);
 }

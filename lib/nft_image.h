@@ -143,6 +143,10 @@ struct pw_nft_image {
 	size_t nsets, cap_sets;
 	struct pw_nft_chain *chains;
 	size_t nchains, cap_chains;
+	/* Where each class's sets start in sets[] (its sets follow in a fixed
+	 * order), so that the next image can copy an unchanged class's. */
+	size_t *cls_first[PW_DIR_NR];
+	size_t ncls[PW_DIR_NR];
 	unsigned counters; /* 1 << enum pw_nft_counter */
 	unsigned flow_log; /* PW_FLOW_LOG_*: the log statements of the rules */
 	uint16_t flow_group;
@@ -151,9 +155,18 @@ struct pw_nft_image {
 /* The image of rs, built on first use and cached in rs (see
  * lib/datapath.h); NULL on ENOMEM. */
 const struct pw_nft_image *pw_nft_ruleset_image(const struct pw_ruleset *rs);
+/* The same, copying from prev's cached image (when it has one) the sets
+ * of classes and address lists that are equal in both rulesets instead
+ * of encoding and hashing them again: an update's new ruleset differs
+ * from the one applied in a few places. */
+const struct pw_nft_image *
+pw_nft_ruleset_image_from(const struct pw_ruleset *rs,
+			  const struct pw_ruleset *prev);
 
-/* 0 or -ENOMEM; img is emptied first. */
-int pw_nft_image_build(struct pw_nft_image *img, const struct pw_ruleset *rs);
+/* 0 or -ENOMEM; img is emptied first. prev (may be NULL): a ruleset
+ * whose cached image may lend equal sets (pw_nft_ruleset_image_from). */
+int pw_nft_image_build(struct pw_nft_image *img, const struct pw_ruleset *rs,
+		       const struct pw_ruleset *prev);
 void pw_nft_image_release(struct pw_nft_image *img);
 
 /* Appends an empty set / a chain; NULL on ENOMEM. */
@@ -171,11 +184,13 @@ void pw_nft_set_sort(struct pw_nft_set *s);
 int pw_nft_elem_cmp(const struct pw_nft_elem *a, const struct pw_nft_elem *b);
 
 /*
- * Computes every set's and chain's digest and marks them sealed, after
- * sorting the sets; pw_nft_image_build and pw_nft_image_read do it, an
- * image assembled by hand needs it after its last change. Without a
- * random key (getrandom failed) nothing is sealed and the diff compares
- * elements instead.
+ * Computes the digest of every set not sealed yet (pw_nft_set_push
+ * unseals a set; a set copied from another image keeps its digest),
+ * after sorting it, and of every chain, and marks them sealed;
+ * pw_nft_image_build and pw_nft_image_read do it, an image assembled by
+ * hand needs it after its last change (and a set edited in place must be
+ * unsealed first). Without a random key (getrandom failed) nothing is
+ * sealed and the diff compares elements instead.
  */
 void pw_nft_image_seal(struct pw_nft_image *img);
 

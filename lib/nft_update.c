@@ -658,9 +658,10 @@ PW_EXPORT int pw_ruleset_update(const struct pw_ruleset *old,
 
 	if (errmsg)
 		*errmsg = NULL;
-	in = pw_nft_ruleset_image(rs);
 	if (old)
 		io = pw_nft_ruleset_image(old);
+	/* from old's image: what did not change is copied, not encoded */
+	in = pw_nft_ruleset_image_from(rs, old);
 	if (!in || (old && !io))
 		return -ENOMEM;
 	return pw_nft_apply_image(io, in, st, errmsg);

@@ -249,7 +249,7 @@ static void test_encode(void)
 		const struct pw_nft_set *set;
 
 		ivals_parse(encode_cases[i].ivals, &rs.ranges[PW_FAM_V4]);
-		CHECK(!pw_nft_image_build(&img, &rs), "image %zu", i);
+		CHECK(!pw_nft_image_build(&img, &rs, NULL), "image %zu", i);
 		set = pw_nft_image_set(&img, "pod_ranges_v4");
 		CHECK(set != NULL, "pod_ranges_v4 in the image");
 		if (set) {
@@ -297,7 +297,7 @@ static void test_egress_if(void)
 	      "flow log: an unknown flag is refused");
 	CHECK(!pw_ruleset_set_flow_log(&rs, PW_FLOW_LOG_ALLOWED, 9),
 	      "flow log: allowed");
-	CHECK(!pw_nft_image_build(&img, &rs), "image with egress_if");
+	CHECK(!pw_nft_image_build(&img, &rs, NULL), "image with egress_if");
 	set = pw_nft_image_set(&img, "egress_if_v4");
 	CHECK(set && set->n == 2 && set->v[0].verdict == PW_NFT_V_GOTO &&
 		      set->v[0].jump &&
@@ -931,6 +931,7 @@ static bool mutate(const struct pw_nft_set *s, size_t i, int m,
 	memset(img, 0, sizeof(*img));
 	img->sets = t;
 	img->nsets = 1;
+	t->sealed = false; /* edited in place: seal hashes it again */
 	pw_nft_image_seal(img);
 	return true;
 }
@@ -1048,6 +1049,52 @@ static unsigned digest_agrees(const struct pw_nft_image *a,
 	return bad;
 }
 
+/* Whether two images hold the same sets (names, kinds, elements,
+ * digests) and chains, in the same order. */
+static bool images_equal(const struct pw_nft_image *a,
+			 const struct pw_nft_image *b)
+{
+	if (a->nsets != b->nsets || a->nchains != b->nchains)
+		return false;
+	for (size_t i = 0; i < a->nsets; i++)
+		if (strcmp(a->sets[i].name, b->sets[i].name) ||
+		    a->sets[i].kind != b->sets[i].kind ||
+		    !sets_equal(&a->sets[i], &b->sets[i]) ||
+		    a->sets[i].sealed != b->sets[i].sealed ||
+		    a->sets[i].digest != b->sets[i].digest)
+			return false;
+	for (size_t i = 0; i < a->nchains; i++)
+		if (strcmp(a->chains[i].name, b->chains[i].name) ||
+		    !pw_nft_chain_same_ident(&a->chains[i], &b->chains[i]) ||
+		    a->chains[i].mask != b->chains[i].mask)
+			return false;
+	return true;
+}
+
+/*
+ * An update builds the new ruleset's image copying the sets of equal
+ * classes and address lists from the old one's: it must be the image
+ * built from nothing, whichever way the rulesets differ (a pod more or
+ * less), and the copies must be most of it.
+ */
+static void image_from(struct pw_ruleset *a, struct pw_ruleset *b,
+		       unsigned *bad, unsigned *built)
+{
+	struct pw_nft_image fresh;
+	const struct pw_nft_image *got;
+
+	pw_nft_image_free(b->image); /* so that it is built again, from a */
+	b->image = NULL;
+	got = pw_nft_ruleset_image_from(b, a);
+	if (!got || pw_nft_image_build(&fresh, b, NULL)) {
+		(*bad)++;
+		return;
+	}
+	*bad += !images_equal(got, &fresh);
+	(*built)++;
+	pw_nft_image_release(&fresh);
+}
+
 /*
  * Random clusters, and the same with one pod more: a set is skipped by
  * digest exactly when its elements did not change, the plan of the
@@ -1058,7 +1105,7 @@ static unsigned digest_agrees(const struct pw_nft_image *a,
 static void test_digest(void)
 {
 	unsigned bad = 0, plans = 0, missed = 0, tried = 0, changed = 0,
-		 kept = 0, renames = 0;
+		 kept = 0, renames = 0, from_bad = 0, from_n = 0;
 
 	test_siphash();
 	for (unsigned r = 0; r < 100; r++) {
@@ -1077,6 +1124,10 @@ static void test_digest(void)
 		ib = b ? pw_nft_ruleset_image(b) : NULL;
 		CHECK(ia && ib, "digest: round %u builds", r);
 		if (ia && ib) {
+			image_from(a, b, &from_bad, &from_n);
+			image_from(b, a, &from_bad, &from_n);
+			ia = pw_nft_ruleset_image(a);
+			ib = pw_nft_ruleset_image(b);
 			bad += digest_agrees(ia, ib, &changed, &kept);
 			bad += digest_agrees(ib, ia, &changed, &kept);
 			plans += !same_plan(ia, ib) + !same_plan(ib, ia) +
@@ -1092,6 +1143,10 @@ static void test_digest(void)
 		fx_free(c1);
 		fx_free(c2);
 	}
+	CHECK(!from_bad && from_n == 200,
+	      "image from the previous ruleset: %u of %u differ from one "
+	      "built from nothing",
+	      from_bad, from_n);
 	CHECK(!bad, "digest: %u sets skipped though changed, or not though not",
 	      bad);
 	CHECK(!plans, "digest: %u plans differ from comparing every element",
