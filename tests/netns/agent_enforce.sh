@@ -276,6 +276,7 @@ check "route and manifest together: wired bound again" \
 	t_until 50 bound_pair "$WVETH" 10.220.0.6
 check "route and manifest together: late still bound" \
 	bound_pair "$(t_veth_of "$NODE" "$RUN-late")" 10.220.0.5
+in_ns "$NODE" ip route del 10.220.0.6/32 # (e) adds it again
 
 check "no sanitizer report in the log" t_no_sanitizer_report "$T_AGENT_LOG"
 t_agent_stop
