@@ -20,15 +20,8 @@
 
 /* ---- random numbers ------------------------------------------------- */
 
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
+#define TEST_RNG_SEED 1 /* each sequence seeds its own (rng_seed) */
+#include "rng.h"
 
 /* splitmix64 of the seed: close seeds give unrelated, non-zero states. */
 static void rng_seed(uint64_t seed)
@@ -38,11 +31,6 @@ static void rng_seed(uint64_t seed)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	rng_state = (z ^ (z >> 31)) | 1;
-}
-
-static unsigned pick(unsigned n)
-{
-	return (unsigned)(rng() % n);
 }
 
 /* A value below n other than old (n > 1). */

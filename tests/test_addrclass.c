@@ -17,15 +17,8 @@
 #include "model.h"
 #include <podwall/podwall.h>
 
-static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
+#define TEST_RNG_SEED 0x2545f4914f6cdd1dULL
+#include "rng.h"
 
 static const char base_yaml[] =
 	"apiVersion: networking.k8s.io/v1\n"

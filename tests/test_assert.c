@@ -502,15 +502,8 @@ static void test_stats(void)
 
 /* ---- port classes against brute force -------------------------------------- */
 
-static uint64_t rng_state = 0x853c49e6748fea9bULL;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
+#define TEST_RNG_SEED 0x853c49e6748fea9bULL
+#include "rng.h"
 
 static void append(char **s, size_t *len, const char *text)
 {

@@ -602,15 +602,8 @@ out:
 
 /* ---- random versions ---------------------------------------------------- */
 
-static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
-
-static unsigned pick(unsigned n)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (unsigned)(rng_state % n);
-}
+#define TEST_RNG_SEED 0x2545f4914f6cdd1dULL
+#include "rng.h"
 
 struct text {
 	char buf[16384];

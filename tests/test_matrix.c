@@ -31,20 +31,8 @@ static unsigned cell_bad;
 		}                                 \
 	} while (0)
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static unsigned pick(unsigned n)
-{
-	return (unsigned)(rng() % n);
-}
+#define TEST_RNG_SEED 0x9e3779b97f4a7c15ULL
+#include "rng.h"
 
 #define PICK(arr) ((arr)[pick(PW_ARRAY_SIZE(arr))])
 
