@@ -270,7 +270,8 @@ bool pw_nft_port_named(const struct pw_policy *const *pols, size_t n,
 		       enum pw_dir d, const struct pw_cport *cp);
 /* A total order on the elements (equal: 0), for the tie-break of
  * classes whose identities hash alike. */
-int pw_nft_class_cmp(const struct pw_nft_class *a, const struct pw_nft_class *b);
+int pw_nft_class_cmp(const struct pw_nft_class *a,
+		     const struct pw_nft_class *b);
 /* A deep copy; 0 or -ENOMEM (to then empty). */
 int pw_nft_class_copy(struct pw_nft_class *to, const struct pw_nft_class *from);
 void pw_nft_class_clear(struct pw_nft_class *k);

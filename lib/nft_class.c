@@ -279,9 +279,9 @@ static bool rule_admits(const struct rule_at *at, size_t q,
 	for (size_t k = 0; k < at->r->npeers; k++) {
 		const struct pw_peer *p = &at->r->peers[k];
 
-		if (p->has_ipblock ? pw_ipblock_matches(&p->ipblock, a) :
-				     src->ops->admits(src->ctx, at->j, at->ri,
-						      k, q))
+		if (p->has_ipblock ?
+			    pw_ipblock_matches(&p->ipblock, a) :
+			    src->ops->admits(src->ctx, at->j, at->ri, k, q))
 			return true;
 	}
 	return false;

@@ -92,7 +92,6 @@ static const struct peer_addrs *set_addrs(struct compiler *c, uint32_t si)
 	return pa;
 }
 
-
 /* Peer k of rule r of the j-th policy selecting the pod being built. */
 static uint32_t peer_set_at(const struct compiler *c, size_t j, size_t r,
 			    size_t k)

@@ -648,7 +648,8 @@ static int elem_strings(struct pw_nft_elem *e, const struct pw_nft_elem *from)
 /* Appends a copy of set from (elements, digest and all) to img. */
 static int set_copy(struct pw_nft_image *img, const struct pw_nft_set *from)
 {
-	struct pw_nft_set *s = pw_nft_image_add_set(img, from->name, from->kind);
+	struct pw_nft_set *s =
+		pw_nft_image_add_set(img, from->name, from->kind);
 
 	if (!s || !(s->v = malloc((from->n + 1) * sizeof(*s->v))))
 		return -ENOMEM;
@@ -685,7 +686,8 @@ static const struct pw_nft_set *same_addrs(const struct source *src,
 static int addr_set(struct pw_nft_image *img, const struct source *src,
 		    const char *what, enum pw_fam f, bool pair)
 {
-	const struct pw_addrs *now = pair ? &src->rs->self[f] : &src->rs->known[f];
+	const struct pw_addrs *now = pair ? &src->rs->self[f] :
+					    &src->rs->known[f];
 	const struct pw_nft_set *same = NULL;
 	char name[PW_NFT_NAME_MAX];
 	struct pw_nft_set *s;
@@ -879,7 +881,7 @@ int pw_nft_image_build(struct pw_nft_image *img, const struct pw_ruleset *rs,
 		       const struct pw_ruleset *prev)
 {
 	struct source src = { .rs = rs,
-			       .prev = prev && prev->image ? prev : NULL };
+			      .prev = prev && prev->image ? prev : NULL };
 	int ret;
 
 	memset(img, 0, sizeof(*img));

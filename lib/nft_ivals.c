@@ -78,7 +78,8 @@ int pw_ival_cmp(const void *pa, const void *pb)
 {
 	const struct pw_ival *a = pa, *b = pb;
 
-	return a->lo != b->lo ? pw_u128_cmp(a->lo, b->lo) : pw_u128_cmp(a->hi, b->hi);
+	return a->lo != b->lo ? pw_u128_cmp(a->lo, b->lo) :
+				pw_u128_cmp(a->hi, b->hi);
 }
 
 void pw_ivals_normalize(struct pw_ivals *s)

@@ -1008,8 +1008,8 @@ static int recv_errors(struct mnl_socket *nl, int *first)
 }
 
 /* Sends one batch on nl: 0 when nl can be reused; *first as above. */
-static int send_on(struct mnl_socket *nl, struct iovec *iov, int niov,
-		   int size, int *first)
+static int send_on(struct mnl_socket *nl, struct iovec *iov, int niov, int size,
+		   int *first)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	struct msghdr msg = {

@@ -335,10 +335,9 @@ static int plan_make(struct plan *p, const struct pw_nft_image *old,
 	p->old_sets = (struct finder){ old->nsets ? old->sets[0].name : NULL,
 				       sizeof(*old->sets), old->nsets, 0,
 				       NULL };
-	p->old_chains = (struct finder){ old->nchains ? old->chains[0].name :
-							NULL,
-					 sizeof(*old->chains), old->nchains,
-					 0, NULL };
+	p->old_chains =
+		(struct finder){ old->nchains ? old->chains[0].name : NULL,
+				 sizeof(*old->chains), old->nchains, 0, NULL };
 	for (size_t i = 0; i < ns; i++) {
 		p->set_match[i] =
 			finder_find(&p->old_sets, new->sets[i].name, &err);
@@ -349,8 +348,8 @@ static int plan_make(struct plan *p, const struct pw_nft_image *old,
 	plan_order(ns, old->nsets, p->set_match, p->set_new, p->set_old,
 		   compat);
 	for (size_t i = 0; i < nc; i++) {
-		p->ch_match[i] = finder_find(&p->old_chains,
-					     new->chains[i].name, &err);
+		p->ch_match[i] =
+			finder_find(&p->old_chains, new->chains[i].name, &err);
 		compat[ns + i] =
 			p->ch_match[i] != SIZE_MAX &&
 			pw_nft_chain_same_ident(&old->chains[p->ch_match[i]],

@@ -16,8 +16,8 @@ struct pw_nlkeep pw_nft_sock = PW_NLKEEP_INIT;
 
 static struct mnl_socket *sock_open(void)
 {
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER,
-						 SOCK_CLOEXEC);
+	struct mnl_socket *nl =
+		mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
 	int one = 1, err;
 
 	if (!nl)
@@ -39,8 +39,8 @@ struct mnl_socket *pw_nlkeep_borrow(struct pw_nlkeep *k)
 
 	pthread_mutex_lock(&k->lock);
 	k->known = !stat("/proc/thread-self/ns/net", &ns);
-	if (k->nl && !(k->known && k->pid == getpid() &&
-		       k->dev == ns.st_dev && k->ino == ns.st_ino)) {
+	if (k->nl && !(k->known && k->pid == getpid() && k->dev == ns.st_dev &&
+		       k->ino == ns.st_ino)) {
 		mnl_socket_close(k->nl);
 		k->nl = NULL;
 	}

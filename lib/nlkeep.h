@@ -37,7 +37,10 @@ struct pw_nlkeep {
 	bool known; /* the borrower's namespace is known (dev, ino) */
 };
 
-#define PW_NLKEEP_INIT { .lock = PTHREAD_MUTEX_INITIALIZER }
+#define PW_NLKEEP_INIT                            \
+	{                                         \
+		.lock = PTHREAD_MUTEX_INITIALIZER \
+	}
 
 /* The kept socket (bound, NETLINK_CAP_ACK set), in the calling thread's
  * network namespace, held under k's lock until pw_nlkeep_return; NULL

@@ -7,8 +7,7 @@
 
 #include "nsindex.h"
 
-int pw_nsindex_add(struct pw_nsindex *x, const struct pw_labels *l,
-		   uint32_t ns)
+int pw_nsindex_add(struct pw_nsindex *x, const struct pw_labels *l, uint32_t ns)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		struct pw_ns_post *p = PW_PUSH(x->v, x->n, x->cap);

@@ -891,5 +891,4 @@ static bool mutate(struct model *m, struct sbuf *d, bool policy)
 	return false;
 }
 
-
 #endif

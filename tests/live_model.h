@@ -810,5 +810,4 @@ static void cluster_free(enum builder b, struct pw_cluster *c)
 		fixture_free(c);
 }
 
-
 #endif

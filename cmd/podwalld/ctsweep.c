@@ -83,9 +83,9 @@ static void sweep_once(struct ctsweep *s)
 	if (!sn)
 		return;
 	gen = snap_generation(sn);
-	ret = snap_engine(sn) ? pw_conntrack_sweep(snap_engine(sn), s->node,
-						   &st) :
-				-ENOMEM;
+	ret = snap_engine(sn) ?
+		      pw_conntrack_sweep(snap_engine(sn), s->node, &st) :
+		      -ENOMEM;
 	snap_put(sn);
 	secs = (double)(now_ns() - t0) / 1e9;
 	pthread_mutex_lock(&s->lock);

@@ -276,9 +276,8 @@ static int attribute(struct pw_flow *f, const struct pw_verdict *v,
 	return ret;
 }
 
-static int explain(struct snap *s, const struct fold *e,
-		   struct pw_flow *f, struct pw_endpoints *from,
-		   struct pw_endpoints *to)
+static int explain(struct snap *s, const struct fold *e, struct pw_flow *f,
+		   struct pw_endpoints *from, struct pw_endpoints *to)
 {
 	struct pw_port port = { .num = 1, .proto = PW_PROTO_TCP };
 	struct pw_verdict *v;

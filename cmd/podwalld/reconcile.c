@@ -165,9 +165,12 @@ bool agent_ready(const struct agent *a, const char **why)
 		{ 6, "a source keeps failing" },
 	};
 	bool bad[] = {
-		!agent_synced(a),	   evq_dropped(a->q) > 0,
-		store_rejected(a->st) > 0, a->build_failed,
-		a->apply_failed,	   a->dirty,
+		!agent_synced(a),
+		evq_dropped(a->q) > 0,
+		store_rejected(a->st) > 0,
+		a->build_failed,
+		a->apply_failed,
+		a->dirty,
 		agent_source_trouble(a) != NULL,
 	};
 
@@ -507,8 +510,7 @@ static void log_compiled(struct agent *a)
 	     count(&nb, st->classes), "ms", ms(&nb, st->ns), NULL);
 }
 
-static int compile_apply(struct agent *a, struct pw_cluster *c,
-			 uint64_t cpu0)
+static int compile_apply(struct agent *a, struct pw_cluster *c, uint64_t cpu0)
 {
 	uint64_t t0 = mono_ns();
 	struct pw_ruleset *rs = compile(a, c);

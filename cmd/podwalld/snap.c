@@ -46,8 +46,8 @@ struct snap *snap_get(struct snap *s)
 void snap_put(struct snap *s)
 {
 	/* acq_rel: the frees below see every reader's last access */
-	if (!s || atomic_fetch_sub_explicit(&s->refs, 1,
-					    memory_order_acq_rel) != 1)
+	if (!s ||
+	    atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	pw_engine_free(s->e);
 	pw_cluster_free(s->c);

@@ -174,8 +174,8 @@ static int parse(const struct src_object *o, struct pw_unit **unit,
 }
 
 static int set_good(struct store *st, struct store_entry *e,
-		    const struct src_object *o,
-		    struct pw_unit *unit, const uint8_t *digest)
+		    const struct src_object *o, struct pw_unit *unit,
+		    const uint8_t *digest)
 {
 	char *origin = strdup(o->origin);
 
