@@ -9,7 +9,8 @@
  * The reconcile compiles the ruleset incrementally (pw_live) and never
  * needs an engine: a snapshot builds its engine the first time a reader
  * asks for it, so an event costs a whole engine only when, and as often
- * as, a reader needs one (the sweep at most once a second, ctsweep.c).
+ * as, a reader needs one: the flow log once per window of verdicts (a
+ * second, flowlog.c), the sweep at most once a second (ctsweep.c).
  *
  * A snapshot's cluster is immutable and the snapshot reference counted.
  * The reconcile publishes a new one after each successful transaction; a
