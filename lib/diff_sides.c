@@ -9,9 +9,9 @@
  * policies that select s for egress, or d for ingress, do: only the rows
  * of changed egress sides and the columns of changed ingress sides need
  * comparing, where a pod that is new, gone or different has both sides
- * changed. Equality here is structural, in the order written: a policy
- * rewritten into an equivalent one counts as changed, which costs time,
- * never answers.
+ * changed. Equality here is structural (same.c): a policy rewritten
+ * into an equivalent one counts as changed, which costs time, never
+ * answers.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,131 +19,21 @@
 
 #include "diff.h"
 
-static bool str_eq(const char *a, const char *b)
-{
-	return a == b || (a && b && !strcmp(a, b));
-}
-
-static bool labels_eq(const struct pw_labels *a, const struct pw_labels *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->v[i].key, b->v[i].key) ||
-		    strcmp(a->v[i].value, b->v[i].value))
-			return false;
-	return true;
-}
-
-static bool req_eq(const struct pw_sel_req *a, const struct pw_sel_req *b)
-{
-	if (strcmp(a->key, b->key) || a->op != b->op ||
-	    a->nvalues != b->nvalues)
-		return false;
-	for (size_t i = 0; i < a->nvalues; i++)
-		if (strcmp(a->values[i], b->values[i]))
-			return false;
-	return true;
-}
-
-static bool selector_eq(const struct pw_selector *a,
-			const struct pw_selector *b)
-{
-	if (!labels_eq(&a->match_labels, &b->match_labels) ||
-	    a->nreqs != b->nreqs)
-		return false;
-	for (size_t i = 0; i < a->nreqs; i++)
-		if (!req_eq(&a->reqs[i], &b->reqs[i]))
-			return false;
-	return true;
-}
-
-static bool cidr_eq(const struct pw_cidr *a, const struct pw_cidr *b)
-{
-	return a->len == b->len && !memcmp(&a->addr, &b->addr, sizeof(a->addr));
-}
-
-static bool ipblock_eq(const struct pw_ipblock *a, const struct pw_ipblock *b)
-{
-	if (a->cidr_ok != b->cidr_ok || !cidr_eq(&a->cidr, &b->cidr) ||
-	    a->nexcept != b->nexcept)
-		return false;
-	for (size_t i = 0; i < a->nexcept; i++)
-		if (a->except[i].ok != b->except[i].ok ||
-		    !cidr_eq(&a->except[i].cidr, &b->except[i].cidr))
-			return false;
-	return true;
-}
-
-static bool peer_eq(const struct pw_peer *a, const struct pw_peer *b)
-{
-	return a->has_pod_sel == b->has_pod_sel &&
-	       a->has_ns_sel == b->has_ns_sel &&
-	       a->has_ipblock == b->has_ipblock &&
-	       (!a->has_pod_sel || selector_eq(&a->pod_sel, &b->pod_sel)) &&
-	       (!a->has_ns_sel || selector_eq(&a->ns_sel, &b->ns_sel)) &&
-	       (!a->has_ipblock || ipblock_eq(&a->ipblock, &b->ipblock));
-}
-
-static bool np_port_eq(const struct pw_np_port *a, const struct pw_np_port *b)
-{
-	return a->proto == b->proto && a->has_port == b->has_port &&
-	       a->named == b->named && a->port == b->port &&
-	       str_eq(a->name, b->name) && a->has_end == b->has_end &&
-	       a->end_port == b->end_port;
-}
-
-static bool rule_eq(const struct pw_rule *a, const struct pw_rule *b)
-{
-	if (a->npeers != b->npeers || a->nports != b->nports)
-		return false;
-	for (size_t i = 0; i < a->npeers; i++)
-		if (!peer_eq(&a->peers[i], &b->peers[i]))
-			return false;
-	for (size_t i = 0; i < a->nports; i++)
-		if (!np_port_eq(&a->ports[i], &b->ports[i]))
-			return false;
-	return true;
-}
-
 static bool policy_eq(const struct pw_policy *a, const struct pw_policy *b)
 {
-	if (strcmp(a->ns, b->ns) || strcmp(a->name, b->name) ||
-	    a->has_pod_sel != b->has_pod_sel ||
-	    !selector_eq(&a->pod_sel, &b->pod_sel))
-		return false;
-	for (int d = 0; d < PW_DIR_NR; d++) {
-		if (a->affects[d] != b->affects[d] ||
-		    a->nrules[d] != b->nrules[d])
-			return false;
-		for (size_t k = 0; k < a->nrules[d]; k++)
-			if (!rule_eq(&a->rules[d][k], &b->rules[d][k]))
-				return false;
-	}
-	return true;
-}
-
-static bool cports_eq(const struct pw_pod *a, const struct pw_pod *b)
-{
-	if (a->nports != b->nports)
-		return false;
-	for (size_t i = 0; i < a->nports; i++)
-		if (!str_eq(a->ports[i].name, b->ports[i].name) ||
-		    a->ports[i].port != b->ports[i].port ||
-		    a->ports[i].proto != b->ports[i].proto)
-			return false;
-	return true;
+	return !strcmp(a->ns, b->ns) && !strcmp(a->name, b->name) &&
+	       pw_policy_same(a, b);
 }
 
 static bool pod_eq(const struct pw_eng_pod *a, const struct pw_eng_pod *b)
 {
 	return !strcmp(a->name, b->name) &&
-	       labels_eq(&a->pod->labels, &b->pod->labels) &&
-	       labels_eq(&a->ns->labels, &b->ns->labels) &&
+	       pw_labels_same(&a->pod->labels, &b->pod->labels) &&
+	       pw_labels_same(&a->ns->labels, &b->ns->labels) &&
 	       a->pod->nips == b->pod->nips &&
 	       !memcmp(a->pod->ips, b->pod->ips,
 		       a->pod->nips * sizeof(*a->pod->ips)) &&
-	       cports_eq(a->pod, b->pod);
+	       pw_cports_same(a->pod, b->pod);
 }
 
 /* For each old policy, the index of an equal new policy, or -1. */

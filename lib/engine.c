@@ -311,25 +311,9 @@ static uint64_t cports_hash(const struct interner *in, size_t k)
 	return h;
 }
 
-static bool cport_eq(const struct pw_cport *a, const struct pw_cport *b)
-{
-	if (a->port != b->port || a->proto != b->proto)
-		return false;
-	if (!a->name || !b->name)
-		return a->name == b->name;
-	return !strcmp(a->name, b->name);
-}
-
 static bool cports_eq(const struct interner *in, size_t a, size_t b)
 {
-	const struct pw_pod *x = in->e->pods[a].pod, *y = in->e->pods[b].pod;
-
-	if (x->nports != y->nports)
-		return false;
-	for (size_t i = 0; i < x->nports; i++)
-		if (!cport_eq(&x->ports[i], &y->ports[i]))
-			return false;
-	return true;
+	return pw_cports_same(in->e->pods[a].pod, in->e->pods[b].pod);
 }
 
 /* Selection lists per direction, and container ports (which decide named
@@ -395,22 +379,6 @@ static uint64_t peer_hash(const struct pw_peer *p, uint32_t ns)
 	return hash_u64(h, pw_selector_hash(&p->pod_sel));
 }
 
-static bool cidr_eq(const struct pw_cidr *a, const struct pw_cidr *b)
-{
-	return a->len == b->len && a->addr.family == b->addr.family &&
-	       !memcmp(a->addr.b, b->addr.b, sizeof(a->addr.b));
-}
-
-static bool ipblock_eq(const struct pw_ipblock *a, const struct pw_ipblock *b)
-{
-	if (!cidr_eq(&a->cidr, &b->cidr) || a->nexcept != b->nexcept)
-		return false;
-	for (size_t i = 0; i < a->nexcept; i++)
-		if (!cidr_eq(&a->except[i].cidr, &b->except[i].cidr))
-			return false;
-	return true;
-}
-
 /* Whether two peers (of policies in namespaces na, nb) admit the same
  * pods, judged on their canonical form. */
 static bool peer_eq(const struct pw_peer *a, uint32_t na,
@@ -418,7 +386,7 @@ static bool peer_eq(const struct pw_peer *a, uint32_t na,
 {
 	if (a->has_ipblock || b->has_ipblock)
 		return a->has_ipblock && b->has_ipblock &&
-		       ipblock_eq(&a->ipblock, &b->ipblock);
+		       pw_ipblock_same(&a->ipblock, &b->ipblock);
 	if (a->has_ns_sel != b->has_ns_sel)
 		return false;
 	if (a->has_ns_sel ? !pw_selector_equal(&a->ns_sel, &b->ns_sel) :

@@ -326,6 +326,18 @@ const char *pw_cluster_intern_file(struct pw_cluster *c, const char *name);
 const struct pw_namespace *pw_cluster_find_ns(const struct pw_cluster *c,
 					      const char *name);
 
+/*
+ * Structural equality (same.c): whether two versions compile alike,
+ * field by field in the order written; positions, annotations and owners
+ * do not count. Labels: keys and values. Container ports of two pods:
+ * names, numbers, protocols. A policy: its podSelector, effective
+ * policyTypes and rules (not its namespace and name).
+ */
+bool pw_labels_same(const struct pw_labels *a, const struct pw_labels *b);
+bool pw_cports_same(const struct pw_pod *a, const struct pw_pod *b);
+bool pw_ipblock_same(const struct pw_ipblock *a, const struct pw_ipblock *b);
+bool pw_policy_same(const struct pw_policy *a, const struct pw_policy *b);
+
 /* Frees what the object owns (not the object itself). */
 void pw_labels_clear(struct pw_labels *l);
 void pw_owner_clear(struct pw_owner *o);

@@ -86,110 +86,28 @@ static uint64_t pol_hash(const char *ns, const char *name)
 
 /* ---- what changed ------------------------------------------------------- */
 
-static bool labels_eq(const struct pw_labels *a, const struct pw_labels *b)
-{
-	if (a->v == b->v && a->n == b->n)
-		return true;
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++) /* sorted by key */
-		if (strcmp(a->v[i].key, b->v[i].key) ||
-		    strcmp(a->v[i].value, b->v[i].value))
-			return false;
-	return true;
-}
-
 static bool str_eq(const char *a, const char *b)
 {
 	return a == b || (a && b && !strcmp(a, b));
 }
 
-static bool cport_eq(const struct pw_cport *a, const struct pw_cport *b)
-{
-	return a->port == b->port && a->proto == b->proto &&
-	       str_eq(a->name, b->name);
-}
-
 /* Whether two versions of a matrix pod compile alike: what peers,
- * selection, classes and maps read of a pod. */
+ * selection, classes and maps read of a pod (its namespace is in its
+ * name; the namespace's labels are compared on their own). */
 static bool pod_same(const struct pw_pod *a, const struct pw_pod *b)
 {
 	if (!memcmp(a, b, sizeof(*a)))
 		return true; /* the same unit's object */
-	if (!labels_eq(&a->labels, &b->labels) || !str_eq(a->node, b->node) ||
-	    a->nips != b->nips || a->nports != b->nports)
-		return false;
-	for (size_t i = 0; i < a->nips; i++)
-		if (memcmp(&a->ips[i], &b->ips[i], sizeof(a->ips[i])))
-			return false;
-	for (size_t i = 0; i < a->nports; i++)
-		if (!cport_eq(&a->ports[i], &b->ports[i]))
-			return false;
-	return true;
-}
-
-static bool cidr_eq(const struct pw_cidr *a, const struct pw_cidr *b)
-{
-	return a->len == b->len && a->addr.family == b->addr.family &&
-	       !memcmp(a->addr.b, b->addr.b, sizeof(a->addr.b));
-}
-
-static bool peer_same(const struct pw_peer *a, const struct pw_peer *b)
-{
-	if (a->has_ipblock != b->has_ipblock || a->has_ns_sel != b->has_ns_sel)
-		return false;
-	if (a->has_ipblock) {
-		if (!cidr_eq(&a->ipblock.cidr, &b->ipblock.cidr) ||
-		    a->ipblock.nexcept != b->ipblock.nexcept)
-			return false;
-		for (size_t i = 0; i < a->ipblock.nexcept; i++)
-			if (!cidr_eq(&a->ipblock.except[i].cidr,
-				     &b->ipblock.except[i].cidr))
-				return false;
-		return true;
-	}
-	return (!a->has_ns_sel || pw_selector_equal(&a->ns_sel, &b->ns_sel)) &&
-	       pw_selector_equal(&a->pod_sel, &b->pod_sel);
-}
-
-static bool port_same(const struct pw_np_port *a, const struct pw_np_port *b)
-{
-	return a->proto == b->proto && a->has_port == b->has_port &&
-	       a->named == b->named && a->has_end == b->has_end &&
-	       (!a->has_port ||
-		(a->named ? !strcmp(a->name, b->name) : a->port == b->port)) &&
-	       (!a->has_end || a->end_port == b->end_port);
-}
-
-static bool rule_same(const struct pw_rule *a, const struct pw_rule *b)
-{
-	if (a->npeers != b->npeers || a->nports != b->nports)
-		return false;
-	for (size_t k = 0; k < a->npeers; k++)
-		if (!peer_same(&a->peers[k], &b->peers[k]))
-			return false;
-	for (size_t k = 0; k < a->nports; k++)
-		if (!port_same(&a->ports[k], &b->ports[k]))
-			return false;
-	return true;
+	return pw_labels_same(&a->labels, &b->labels) &&
+	       str_eq(a->node, b->node) && a->nips == b->nips &&
+	       !memcmp(a->ips, b->ips, a->nips * sizeof(*a->ips)) &&
+	       pw_cports_same(a, b);
 }
 
 /* Whether two versions of a policy compile alike. */
 static bool pol_same(const struct pw_policy *a, const struct pw_policy *b)
 {
-	if (!memcmp(a, b, sizeof(*a)))
-		return true;
-	if (!pw_selector_equal(&a->pod_sel, &b->pod_sel))
-		return false;
-	for (int d = 0; d < PW_DIR_NR; d++) {
-		if (a->affects[d] != b->affects[d] ||
-		    a->nrules[d] != b->nrules[d])
-			return false;
-		for (size_t r = 0; r < a->nrules[d]; r++)
-			if (!rule_same(&a->rules[d][r], &b->rules[d][r]))
-				return false;
-	}
-	return true;
+	return !memcmp(a, b, sizeof(*a)) || pw_policy_same(a, b);
 }
 
 /* ---- namespaces --------------------------------------------------------- */
@@ -221,7 +139,7 @@ static int ns_walk(struct pw_live *l, const struct pw_cluster *c)
 			l->nss[s].hash = h;
 			lv_map_put(&l->ns_map, h, s);
 			l->st.namespaces_changed++;
-		} else if (!labels_eq(&l->nss[s].n->labels, &n->labels)) {
+		} else if (!pw_labels_same(&l->nss[s].n->labels, &n->labels)) {
 			l->nss[s].relabelled = true;
 			l->st.namespaces_changed++;
 		}
