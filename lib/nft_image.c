@@ -662,6 +662,7 @@ static int set_copy(struct pw_nft_image *img, const struct pw_nft_set *from)
 			return -ENOMEM;
 	s->digest = from->digest;
 	s->sealed = from->sealed;
+	img->ncopied++;
 	return 0;
 }
 
@@ -721,57 +722,15 @@ static int base_sets(struct pw_nft_image *img, const struct source *src)
 	return fill_spoof(img, src->rs);
 }
 
-static int class_sets(struct pw_nft_image *img, enum pw_dir d,
-		      const struct pw_nft_class *k)
-{
-	char name[PW_NFT_NAME_MAX];
-	struct pw_nft_set *s;
-
-	for (int f = 0; f < PW_FAM_NR; f++) {
-		if (k->ports[f].n) {
-			snprintf(name, sizeof(name),
-				 PW_NFT_CLASS_FMT "_ports_%s", dir_chain[d],
-				 k->id, fam_sfx[f]);
-			s = pw_nft_image_add_set(img, name, PW_SK_PORTS_V4 + f);
-			if (!s || fill_boxes(s, &k->ports[f], (enum pw_fam)f))
-				return -ENOMEM;
-		}
-		if (k->addr[f].n) {
-			snprintf(name, sizeof(name), PW_NFT_CLASS_FMT "_%s",
-				 dir_chain[d], k->id, fam_sfx[f]);
-			s = pw_nft_image_add_set(img, name, PW_SK_IVAL_V4 + f);
-			if (!s || fill_ivals(s, &k->addr[f], (enum pw_fam)f))
-				return -ENOMEM;
-		}
-	}
-	return 0;
-}
-
-static unsigned class_mask(const struct pw_nft_class *k)
-{
-	return (k->ports[PW_FAM_V4].n ? PW_CR_PORTS_V4 : 0) |
-	       (k->addr[PW_FAM_V4].n ? PW_CR_ADDR_V4 : 0) |
-	       (k->ports[PW_FAM_V6].n ? PW_CR_PORTS_V6 : 0) |
-	       (k->addr[PW_FAM_V6].n ? PW_CR_ADDR_V6 : 0);
-}
-
-/* Sets of a class: one per non-empty element list. */
-static size_t class_nsets(const struct pw_nft_class *k)
-{
-	size_t n = 0;
-
-	for (int f = 0; f < PW_FAM_NR; f++)
-		n += !!k->ports[f].n + !!k->addr[f].n;
-	return n;
-}
-
-/* prev's class equal to k (same id and elements), whose sets prev's
- * image holds, or SIZE_MAX. Classes are sorted by id. */
-static size_t same_class(const struct source *src, enum pw_dir d,
-			 const struct pw_nft_class *k)
+/* prev's class with k's id, whose sets prev's image holds, or NULL.
+ * Classes are sorted by id. */
+static const struct pw_nft_class *prev_class(const struct source *src,
+					     enum pw_dir d,
+					     const struct pw_nft_class *k,
+					     size_t *first)
 {
 	const struct pw_ruleset *p = src->prev;
-	size_t lo = 0, hi = p && p->image ? p->ncls[d] : 0;
+	size_t lo = 0, n = p ? p->image->ncls[d] : 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -781,45 +740,80 @@ static size_t same_class(const struct source *src, enum pw_dir d,
 		else
 			hi = mid;
 	}
-	if (lo == (p && p->image ? p->ncls[d] : 0) ||
-	    p->cls[d][lo].id != k->id || p->cls[d][lo].hash != k->hash ||
-	    lo >= p->image->ncls[d] || pw_nft_class_cmp(&p->cls[d][lo], k))
-		return SIZE_MAX;
-	return lo;
+	if (lo == n || p->cls[d][lo].id != k->id)
+		return NULL;
+	*first = p->image->cls_first[d][lo];
+	return &p->cls[d][lo];
 }
 
-/* The sets of prev's class j, copied when all of them are sealed (an
- * unsealed set has no digest to copy): 1 copied, 0 not, or -ENOMEM. */
-static int class_copy(struct pw_nft_image *img, const struct source *src,
-		      enum pw_dir d, size_t j, size_t n)
+static bool ivals_same(const struct pw_ivals *a, const struct pw_ivals *b)
 {
-	const struct pw_nft_image *pi = src->prev->image;
-	size_t first = pi->cls_first[d][j];
-
-	if (first + n > pi->nsets)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!pi->sets[first + i].sealed)
-			return 0;
-	for (size_t i = 0; i < n; i++)
-		if (set_copy(img, &pi->sets[first + i]))
-			return -ENOMEM;
-	return 1;
+	return a->n == b->n &&
+	       (!a->n || !memcmp(a->v, b->v, a->n * sizeof(*a->v)));
 }
 
-static int class_one(struct pw_nft_image *img, const struct source *src,
-		     enum pw_dir d, size_t i)
+static bool boxes_same(const struct pw_boxes *a, const struct pw_boxes *b)
 {
-	const struct pw_nft_class *k = &src->rs->cls[d][i];
-	size_t j = same_class(src, d, k);
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++) /* fields: a box has padding */
+		if (pw_box_cmp(&a->v[i], &b->v[i]))
+			return false;
+	return true;
+}
+
+/*
+ * The sets of class k: per family its port boxes and its every-port
+ * addresses, each when not empty. A list equal to the same list of the
+ * previous ruleset's class with k's id is copied from that class's set
+ * (the sets follow the same order from its first one), the others are
+ * encoded.
+ */
+static int class_sets(struct pw_nft_image *img, const struct source *src,
+		      enum pw_dir d, const struct pw_nft_class *k)
+{
+	size_t at = 0; /* prev's set of the list being looked at */
+	const struct pw_nft_class *pk = prev_class(src, d, k, &at);
+	const struct pw_nft_set *ps = pk ? src->prev->image->sets : NULL;
+	char name[PW_NFT_NAME_MAX];
+	struct pw_nft_set *s;
 	int ret = 0;
 
-	img->cls_first[d][i] = img->nsets;
-	if (j != SIZE_MAX)
-		ret = class_copy(img, src, d, j, class_nsets(k));
-	if (!ret)
-		ret = class_sets(img, d, k);
-	return ret < 0 ? ret : 0;
+	for (int f = 0; f < PW_FAM_NR && !ret; f++) {
+		/* equal and not empty: ps[at] is pk's set of that list */
+		if (k->ports[f].n && pk &&
+		    boxes_same(&k->ports[f], &pk->ports[f]) && ps[at].sealed) {
+			ret = set_copy(img, &ps[at]);
+		} else if (k->ports[f].n) {
+			snprintf(name, sizeof(name),
+				 PW_NFT_CLASS_FMT "_ports_%s", dir_chain[d],
+				 k->id, fam_sfx[f]);
+			s = pw_nft_image_add_set(img, name, PW_SK_PORTS_V4 + f);
+			ret = !s || fill_boxes(s, &k->ports[f], (enum pw_fam)f);
+		}
+		at += pk && pk->ports[f].n;
+		if (ret || !k->addr[f].n) {
+			/* nothing to add */
+		} else if (pk && ivals_same(&k->addr[f], &pk->addr[f]) &&
+			   ps[at].sealed) {
+			ret = set_copy(img, &ps[at]);
+		} else {
+			snprintf(name, sizeof(name), PW_NFT_CLASS_FMT "_%s",
+				 dir_chain[d], k->id, fam_sfx[f]);
+			s = pw_nft_image_add_set(img, name, PW_SK_IVAL_V4 + f);
+			ret = !s || fill_ivals(s, &k->addr[f], (enum pw_fam)f);
+		}
+		at += pk && pk->addr[f].n;
+	}
+	return ret ? -ENOMEM : 0;
+}
+
+static unsigned class_mask(const struct pw_nft_class *k)
+{
+	return (k->ports[PW_FAM_V4].n ? PW_CR_PORTS_V4 : 0) |
+	       (k->addr[PW_FAM_V4].n ? PW_CR_ADDR_V4 : 0) |
+	       (k->ports[PW_FAM_V6].n ? PW_CR_PORTS_V6 : 0) |
+	       (k->addr[PW_FAM_V6].n ? PW_CR_ADDR_V6 : 0);
 }
 
 static int classes(struct pw_nft_image *img, const struct source *src)
@@ -837,7 +831,8 @@ static int classes(struct pw_nft_image *img, const struct source *src)
 
 			snprintf(name, sizeof(name), PW_NFT_CLASS_FMT,
 				 dir_chain[d], k->id);
-			if (class_one(img, src, (enum pw_dir)d, i) ||
+			img->cls_first[d][i] = img->nsets;
+			if (class_sets(img, src, (enum pw_dir)d, k) ||
 			    !pw_nft_image_add_chain(img, name,
 						    d == PW_DIR_INGRESS ?
 							    PW_CK_CLASS_IN :

@@ -147,6 +147,7 @@ struct pw_nft_image {
 	 * order), so that the next image can copy an unchanged class's. */
 	size_t *cls_first[PW_DIR_NR];
 	size_t ncls[PW_DIR_NR];
+	size_t ncopied; /* sets copied from the previous image */
 	unsigned counters; /* 1 << enum pw_nft_counter */
 	unsigned flow_log; /* PW_FLOW_LOG_*: the log statements of the rules */
 	uint16_t flow_group;
