@@ -330,14 +330,17 @@ static void log_applied(const struct agent *a, size_t events, uint64_t worst)
 	const struct metrics *m = &a->m;
 	struct numbuf nb = { .n = 0 };
 
-	alog("info", "applied", "chains", count(&nb, m->chains), "sets",
-	     count(&nb, m->sets), "elements", count(&nb, m->elements),
-	     "local_pods", count(&nb, m->local_pods), "bound",
-	     count(&nb, m->bound), "unbound", count(&nb, m->unbound), "events",
-	     count(&nb, events), "max_latency_ms", ms(&nb, worst), "build_ms",
-	     ms(&nb, m->stage_ns[0]), "compile_ms", ms(&nb, m->stage_ns[1]),
-	     "kernel_ms", ms(&nb, m->stage_ns[2]), "cpu_ms", ms(&nb, m->cpu_ns),
-	     NULL);
+	alog("info", "applied", "pods_changed",
+	     count(&nb, a->live_st.pods_changed), "policies_changed",
+	     count(&nb, a->live_st.policies_changed), "classes_rebuilt",
+	     count(&nb, a->live_st.classes_rebuilt), "chains",
+	     count(&nb, m->chains), "sets", count(&nb, m->sets), "elements",
+	     count(&nb, m->elements), "local_pods", count(&nb, m->local_pods),
+	     "bound", count(&nb, m->bound), "unbound", count(&nb, m->unbound),
+	     "events", count(&nb, events), "max_latency_ms", ms(&nb, worst),
+	     "build_ms", ms(&nb, m->stage_ns[0]), "compile_ms",
+	     ms(&nb, m->stage_ns[1]), "kernel_ms", ms(&nb, m->stage_ns[2]),
+	     "cpu_ms", ms(&nb, m->cpu_ns), NULL);
 }
 
 static void log_rebind(const struct agent *a, const char *what, uint64_t ns)
@@ -491,23 +494,16 @@ static struct pw_ruleset *compile(struct agent *a, struct pw_cluster *c)
 	return ruleset_decorate(a, rs);
 }
 
-static void log_compiled(struct agent *a)
+/* The incremental compile's work, summed into the metrics (the applied
+ * line of the log shows the last one's). */
+static void count_compiled(struct agent *a)
 {
 	const struct pw_live_stats *st = &a->live_st;
-	struct numbuf nb = { .n = 0 };
 
 	a->m.compiles_full += (uint64_t)st->full;
 	a->m.compile_pods += st->pods_changed;
 	a->m.compile_policies += st->policies_changed;
 	a->m.compile_classes += st->classes_rebuilt;
-
-	alog("info", "compiled", "full", count(&nb, (size_t)st->full), "pods",
-	     count(&nb, st->pods_changed), "namespaces",
-	     count(&nb, st->namespaces_changed), "policies",
-	     count(&nb, st->policies_changed), "peers",
-	     count(&nb, st->peers_recomputed), "classes_rebuilt",
-	     count(&nb, st->classes_rebuilt), "classes",
-	     count(&nb, st->classes), "ms", ms(&nb, st->ns), NULL);
 }
 
 static int compile_apply(struct agent *a, struct pw_cluster *c, uint64_t cpu0)
@@ -522,7 +518,7 @@ static int compile_apply(struct agent *a, struct pw_cluster *c, uint64_t cpu0)
 		return -ENOMEM;
 	}
 	a->m.stage_ns[1] = mono_ns() - t0;
-	log_compiled(a);
+	count_compiled(a);
 	t0 = mono_ns();
 	ret = kernel_apply(a, rs, &msg);
 	a->m.stage_ns[2] = mono_ns() - t0;
