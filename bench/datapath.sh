@@ -12,7 +12,7 @@
 #   2. new TCP connections per second between the same pods
 #      (bench/dp_tcpconn, client and server pinned to that CPU);
 #
-#   each in five configurations, runs alternating A B C D E A B C D E ...:
+#   each in six configurations, runs alternating A B C U D E A B C U D E ...:
 #      A  no table
 #      B  a table with only `ct state established,related accept`
 #      C  podwall enforcing the scale cluster (bench/gen_scale) plus the
@@ -21,7 +21,12 @@
 #         one rule per rule-peer pair, as kube-router renders them
 #      E  C with the allowed_ingress/allowed_egress counters on the
 #         admitting rules (`--flow-log all`, its log statements taken
-#         out): what counting every admitted packet costs (E/C)
+#         out): what counting every judged packet costs (E/U would be
+#         the old E/C: with the verdict cache C judges the first packet
+#         of a connection only)
+#      U  C without the verdict cache (`--ct-mark-mask 0`): every
+#         packet of the unanswered UDP flow judged by the whole table
+#         (C/U: what the cache buys)
 #   Every configuration has its own topology (client pod, node, server
 #   pod: three network namespaces, routed veths, made by the tests'
 #   t_node and t_pod), so switching is free and each table stays loaded.
@@ -32,7 +37,7 @@
 #
 # Environment:
 #   BUILD=build      where make put podwall and bench/*
-#   REPS=5           rounds of A B C D E (each round: one UDP and one TCP run
+#   REPS=5           rounds of A B C U D E (each round: one UDP and one TCP run
 #                    per configuration)
 #   DURATION=2       seconds per run
 #   CPU=             the CPU generator and server are pinned to (default:
@@ -47,7 +52,7 @@
 #   SKIP_APPLY=1     only the traffic part
 #   SKIP_TRAFFIC=1   only the apply timings (part 3): no topology, no
 #                    traffic, in a minute or two
-#   CONFIGS="A B C D E"  the configurations to run; any other letter X
+#   CONFIGS="A B C U D E"  the configurations to run; any other letter X
 #                    is a variant whose table the shell command in
 #                    SETUP_X loads, run with NS (X's node namespace),
 #                    IF_CLIENT/IF_SERVER (the client's and server's veths
@@ -80,7 +85,7 @@ SKIP_APPLY=${SKIP_APPLY:-0}
 SKIP_TRAFFIC=${SKIP_TRAFFIC:-0}
 CPU=${CPU:-$(($(nproc) - 1))}
 
-CONFIGS=${CONFIGS:-A B C D E}
+CONFIGS=${CONFIGS:-A B C U D E}
 RATIOS=${RATIOS:-}
 UDP_PORT=9000
 TCP_PORT=9001
@@ -625,10 +630,10 @@ for c in $CONFIGS; do
 		die "the UDP sink did not start"
 done
 
-# Variants: any configuration that is not A-E.
+# Variants: any configuration that is not A-E or U.
 for c in $CONFIGS; do
 	case $c in
-	A | B | C | D | E) continue ;;
+	A | B | C | D | E | U) continue ;;
 	esac
 	x=$(echo "$c" | tr '[:upper:]' '[:lower:]')
 	eval "setup=\${SETUP_$c:-}"
@@ -658,6 +663,14 @@ in_ns "$RUN-cn" "$PODWALL" apply --node node-0 "$TMP/scale.yaml" \
 C_MS=$((($(now_ns) - t0) / 1000000))
 C_SUMMARY=$(tail -n 1 "$TMP/apply.out")
 
+if has U; then
+	in_ns "$RUN-un" "$PODWALL" apply --node node-0 --ct-mark-mask 0 \
+		"$TMP/scale.yaml" "$TMP/pods.yaml" >"$TMP/apply.u" 2>&1 || {
+		cat "$TMP/apply.u" >&2
+		die "podwall apply (U) failed"
+	}
+fi
+
 D_MS=-
 if has D; then
 	t0=$(now_ns)
@@ -675,7 +688,7 @@ if has E; then
 	}
 	in_ns "$RUN-en" nft list table inet podwall |
 		sed 's/ log prefix "podwall:[a-z:]*" group [0-9]*//' >"$TMP/e.nft"
-	grep -q 'counter name "allowed_ingress" accept' "$TMP/e.nft" ||
+	grep -q 'counter name "allowed_ingress" return' "$TMP/e.nft" ||
 		die "E has no allowed counter on its admitting rules"
 	{
 		echo "delete table inet podwall"
@@ -766,7 +779,7 @@ echo
 echo "ratios: median of the per-round ratios [min, max]"
 printf '%-6s %23s %23s %23s %23s\n' "" "UDP per CPU s" "UDP per s" \
 	"TCP per CPU s" "TCP per s"
-for pair in C/B B/A C/A D/A D/B E/B E/C $RATIOS; do
+for pair in C/B B/A C/A U/B C/U D/A D/B E/B E/C $RATIOS; do
 	set -- $(echo "$pair" | tr / ' ')
 	has "$1" && has "$2" || continue
 	printf '%-6s' "$1/$2"

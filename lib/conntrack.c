@@ -26,16 +26,29 @@
 /* -- the sweep ---------------------------------------------------------- */
 
 struct sweep {
-	struct pw_ct_judge *j;
+	struct pw_ct_judge *j; /* NULL: a purge of the verdict cache */
 	struct pw_sweep_stats *st;
 	/* The dump; after judging, its first ncut entries are to delete. */
 	struct pw_ct_entry *v;
 	size_t n, cap, ncut;
+	/* A purge keeps only the unanswered entries whose mark has a
+	 * generation of mask other than keep. */
+	uint32_t mask, keep;
 };
+
+static bool stale(const struct sweep *s, const struct pw_ct_entry *en)
+{
+	uint32_t gen = en->mark & s->mask;
+
+	return gen && gen != s->keep && !(en->status & IPS_SEEN_REPLY);
+}
 
 static int on_entry(const struct pw_ct_entry *en, void *data)
 {
 	struct sweep *s = data;
+
+	if (!s->j && !stale(s, en))
+		return 0;
 
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 256;
@@ -246,8 +259,6 @@ static void delete_all(struct mnl_socket *nl, char *buf, size_t len,
 	}
 }
 
-static struct pw_nlkeep sweep_sock = PW_NLKEEP_INIT;
-
 static int sweep_kernel(struct sweep *s)
 {
 	size_t len = 1 << 16;
@@ -261,14 +272,16 @@ static int sweep_kernel(struct sweep *s)
 	 * socket right after a transaction that deleted something waits,
 	 * holding nf_tables' commit lock (nlkeep.h); and not the
 	 * transactions' one, which a long dump would hold up. */
-	nl = pw_nlkeep_borrow(&sweep_sock);
+	nl = pw_nlkeep_borrow(&pw_ct_sock);
 	ret = nl ? dump(nl, buf, len, s) : -errno;
-	if (!ret)
+	if (!ret && s->j)
 		ret = decide_all(s);
+	else if (!ret)
+		s->ncut = s->n;
 	if (!ret)
 		delete_all(nl, buf, len, s);
 	if (nl)
-		pw_nlkeep_return(&sweep_sock, !ret);
+		pw_nlkeep_return(&pw_ct_sock, !ret);
 out:
 	free(buf);
 	return ret;
@@ -290,5 +303,23 @@ PW_EXPORT int pw_conntrack_sweep(const struct pw_engine *e, const char *node,
 		ret = sweep_kernel(&s);
 	free(s.v);
 	pw_ct_judge_free(s.j);
+	return ret;
+}
+
+/*
+ * The verdict cache's purge (nft_update.c, docs/DATAPATH.md "The verdict
+ * cache"): deletes the unanswered entries whose mark carries a generation
+ * of mask other than keep (0: any). Their next packet makes a new entry,
+ * judged by the ruleset in force. Answered ones are left alone: the
+ * established rule admits them before the cache is read.
+ */
+int pw_ct_purge_stamped(uint32_t mask, uint32_t keep, size_t *purged)
+{
+	struct pw_sweep_stats st = { 0 };
+	struct sweep s = { .st = &st, .mask = mask, .keep = keep };
+	int ret = sweep_kernel(&s);
+
+	free(s.v);
+	*purged += (size_t)st.cut;
 	return ret;
 }

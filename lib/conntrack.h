@@ -9,6 +9,7 @@
 #ifndef PW_LIB_CONNTRACK_H
 #define PW_LIB_CONNTRACK_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -25,6 +26,15 @@ struct pw_ct_icmp_attrs {
 
 #define PW_CT_ICMP_NR 2
 extern const struct pw_ct_icmp_attrs pw_ct_icmp_attrs[PW_CT_ICMP_NR];
+
+/*
+ * Deletes the conntrack entries of this network namespace that no reply
+ * was seen for and whose mark has nonzero bits of mask other than keep:
+ * connections the verdict cache admitted in an earlier cycle of
+ * generations (nft_update.c). Adds to *purged the entries deleted. 0 or
+ * -errno (the dump failed).
+ */
+int pw_ct_purge_stamped(uint32_t mask, uint32_t keep, size_t *purged);
 
 /* An NLMSG_ERROR: its errno (0 for an acknowledgement), or -EBADMSG. */
 int pw_ct_nl_error(const struct nlmsghdr *nlh);

@@ -34,6 +34,7 @@ static const struct attr_spec top_spec[CTA_MAX + 1] = {
 	[CTA_STATUS] = { MNL_TYPE_U32, 0 },
 	[CTA_ID] = { MNL_TYPE_U32, 0 },
 	[CTA_ZONE] = { MNL_TYPE_U16, 0 },
+	[CTA_MARK] = { MNL_TYPE_U32, 0 },
 };
 
 static const struct attr_spec tuple_spec[CTA_TUPLE_MAX + 1] = {
@@ -214,6 +215,7 @@ static int parse_entry(const struct nlmsghdr *nlh, struct pw_ct_entry *en)
 	en->status = tb[CTA_STATUS] ? ntohl(mnl_attr_get_u32(tb[CTA_STATUS])) :
 				      0;
 	en->zone = tb[CTA_ZONE] ? ntohs(mnl_attr_get_u16(tb[CTA_ZONE])) : 0;
+	en->mark = tb[CTA_MARK] ? ntohl(mnl_attr_get_u32(tb[CTA_MARK])) : 0;
 	return orig_ok ? 1 : 0;
 }
 

@@ -123,6 +123,13 @@ struct pw_ruleset {
 	size_t nlocal, nskipped;
 	unsigned int flow_log; /* PW_FLOW_LOG_* */
 	uint16_t flow_group; /* nflog group */
+	/* The verdict cache (docs/DATAPATH.md "The verdict cache"): the
+	 * conntrack mark bits podwall owns (0: no cache), and the
+	 * generation the rules carry in them: the first one until an apply
+	 * gives the next, which it writes back here (a cache, like image),
+	 * so that an image built again later carries what the kernel has. */
+	uint32_t ct_mask;
+	uint32_t ct_gen;
 	/* The kernel form of the ruleset (nft_image.h), built the first
 	 * time it is applied and kept, so that the next update compares
 	 * against it without building it again. A cache: filled through a
@@ -285,6 +292,9 @@ void pw_nft_class_clear(struct pw_nft_class *k);
 int pw_nft_vmap_add(struct pw_ruleset *rs, enum pw_dir d,
 		    const struct pw_pod *p, const char *name, uint32_t order,
 		    uint32_t cls);
+/* An empty ruleset for node (NULL: every pod local), with the default
+ * verdict cache; NULL on ENOMEM. */
+struct pw_ruleset *pw_nft_ruleset_alloc(const char *node);
 /* Adds this node's pod ranges from the cluster's Node. 0 or -ENOMEM. */
 int pw_nft_node_ranges(struct pw_ruleset *rs, const struct pw_cluster *c);
 /* Gives classes their ids, sorts everything into its rendered order and
@@ -292,6 +302,31 @@ int pw_nft_node_ranges(struct pw_ruleset *rs, const struct pw_cluster *c);
 int pw_nft_finish(struct pw_ruleset *rs);
 /* Appends an address to a list; 0 or -ENOMEM. */
 int pw_nft_addrs_add(struct pw_addrs *s, pw_u128 a);
+
+/* The generations of a verdict cache of mask (contiguous bits): the
+ * counter in those bits, from 1 (the lowest bit) to all ones. 0 is never
+ * a generation: a new connection's mark has none. */
+static inline uint32_t pw_nft_gen_first(uint32_t mask)
+{
+	return mask & (~mask + 1);
+}
+
+/* Whether mask is one run of set bits, or 0 (no cache). */
+static inline bool pw_nft_mask_ok(uint32_t mask)
+{
+	return !((mask + pw_nft_gen_first(mask)) & mask);
+}
+
+/* The generation after gen, or the first one when gen is none (0, or not
+ * of this mask) or the last: a new cycle, which *wrapped says. */
+static inline uint32_t pw_nft_gen_next(uint32_t mask, uint32_t gen,
+				       bool *wrapped)
+{
+	uint32_t one = pw_nft_gen_first(mask);
+
+	*wrapped = !mask || !gen || (gen & ~mask) || gen == mask;
+	return *wrapped ? one : gen + one;
+}
 
 /* Frees the cached kernel image of a ruleset (nft_image.c). */
 void pw_nft_image_free(struct pw_nft_image *img);

@@ -398,6 +398,27 @@ PW_EXPORT int pw_ruleset_set_flow_log(struct pw_ruleset *rs, unsigned int flags,
 	return 0;
 }
 
+PW_EXPORT int pw_ruleset_set_ct_mark_mask(struct pw_ruleset *rs, uint32_t mask)
+{
+	if (!pw_nft_mask_ok(mask))
+		return -EINVAL;
+	rs->ct_mask = mask;
+	rs->ct_gen = pw_nft_gen_first(mask);
+	pw_nft_image_free(rs->image);
+	rs->image = NULL;
+	return 0;
+}
+
+PW_EXPORT uint32_t pw_ruleset_ct_mark_mask(const struct pw_ruleset *rs)
+{
+	return rs->ct_mask;
+}
+
+PW_EXPORT uint32_t pw_ruleset_generation(const struct pw_ruleset *rs)
+{
+	return rs->ct_gen;
+}
+
 /* Orders classes by identity, then elements (the tie-break). */
 static int class_order(const void *pa, const void *pb)
 {
@@ -477,6 +498,22 @@ static void compiler_free(struct compiler *c)
 	free(c->sets);
 }
 
+struct pw_ruleset *pw_nft_ruleset_alloc(const char *node)
+{
+	struct pw_ruleset *rs = calloc(1, sizeof(*rs));
+
+	if (!rs)
+		return NULL;
+	rs->node = pw_strdup(node);
+	if (node && !rs->node) {
+		free(rs);
+		return NULL;
+	}
+	rs->ct_mask = PW_CT_MARK_MASK_DEFAULT;
+	rs->ct_gen = pw_nft_gen_first(rs->ct_mask);
+	return rs;
+}
+
 PW_EXPORT struct pw_ruleset *pw_ruleset_new(const struct pw_engine *e,
 					    const char *node)
 {
@@ -486,15 +523,14 @@ PW_EXPORT struct pw_ruleset *pw_ruleset_new(const struct pw_engine *e,
 	if (!e)
 		goto err;
 	ret = -ENOMEM;
-	c.rs = calloc(1, sizeof(*c.rs));
+	c.rs = pw_nft_ruleset_alloc(node);
 	c.sets = calloc(e->nsets ? e->nsets : 1, sizeof(*c.sets));
 	if (!c.rs || !c.sets) {
 		free(c.sets);
-		free(c.rs);
+		pw_ruleset_free(c.rs);
 		goto err;
 	}
-	c.rs->node = pw_strdup(node);
-	ret = node && !c.rs->node ? -ENOMEM : compile(&c);
+	ret = compile(&c);
 	compiler_free(&c);
 	if (ret)
 		goto err_free_rs;

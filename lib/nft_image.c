@@ -890,6 +890,8 @@ int pw_nft_image_build(struct pw_nft_image *img, const struct pw_ruleset *rs,
 	img->counters = pw_nft_counters(rs->flow_log);
 	img->flow_log = rs->flow_log;
 	img->flow_group = rs->flow_group;
+	img->ct_mask = rs->ct_mask;
+	img->ct_gen = rs->ct_gen;
 	if (!ret)
 		ret = classes(img, &src);
 	if (ret) {

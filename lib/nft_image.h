@@ -151,6 +151,11 @@ struct pw_nft_image {
 	unsigned counters; /* 1 << enum pw_nft_counter */
 	unsigned flow_log; /* PW_FLOW_LOG_*: the log statements of the rules */
 	uint16_t flow_group;
+	/* The verdict cache in the base chains' rules: the conntrack mark
+	 * bits (0: none) and the generation in them. An apply sets the new
+	 * image's generation (nft_update.c); a read-back finds both in the
+	 * forward chain. */
+	uint32_t ct_mask, ct_gen;
 };
 
 /* The image of rs, built on first use and cached in rs (see

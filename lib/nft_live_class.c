@@ -461,14 +461,9 @@ static int out_pod(const struct pw_live *l, struct pw_ruleset *rs, uint32_t s)
 int lv_out_ruleset(struct pw_live *l, const struct pw_cluster *c,
 		   struct pw_ruleset **out)
 {
-	struct pw_ruleset *rs = calloc(1, sizeof(*rs));
+	struct pw_ruleset *rs = pw_nft_ruleset_alloc(l->node);
 	int ret = rs ? 0 : -ENOMEM;
 
-	if (!ret) {
-		rs->node = pw_strdup(l->node);
-		if (l->node && !rs->node)
-			ret = -ENOMEM;
-	}
 	if (!ret)
 		ret = pw_nft_node_ranges(rs, c);
 	for (int d = 0; d < PW_DIR_NR && !ret; d++)

@@ -622,25 +622,64 @@ static void load_addr(struct rb *rb, enum pw_fam f, bool daddr, uint32_t reg)
 		reg);
 }
 
+/* R1 = (R1 & mask) ^ xor, on 4 bytes in host order (ct state, mark). */
+static void bitwise(struct rb *rb, uint32_t mask, uint32_t xor)
+{
+	struct nftnl_expr *e = ex(rb, "bitwise");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, R1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, R1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &xor, 4);
+}
+
 static void ct_established(struct rb *rb)
 {
 	struct nftnl_expr *e = ex(rb, "ct");
-	uint32_t mask = CT_ESTABLISHED | CT_RELATED, zero = 0;
+	uint32_t zero = 0;
 
 	if (e) {
 		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, R1);
 	}
-	e = ex(rb, "bitwise");
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, R1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, R1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 4);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, 4);
-		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 4);
-	}
+	bitwise(rb, CT_ESTABLISHED | CT_RELATED, 0);
 	cmp(rb, NFT_CMP_NEQ, &zero, 4);
 	verdict(rb, NF_ACCEPT);
+}
+
+/* ct mark and <mask> == <gen> accept: admitted by this generation. */
+static void ct_cached(struct rb *rb, uint32_t mask, uint32_t gen)
+{
+	struct nftnl_expr *e = ex(rb, "ct");
+	uint32_t zero = 0;
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, R1);
+	}
+	bitwise(rb, mask, zero);
+	cmp(rb, NFT_CMP_EQ, &gen, 4);
+	verdict(rb, NF_ACCEPT);
+}
+
+/* ct mark set ct mark and ~<mask> or <gen>: the other bits kept. */
+static void ct_stamp(struct rb *rb, uint32_t mask, uint32_t gen)
+{
+	struct nftnl_expr *e = ex(rb, "ct");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, R1);
+	}
+	bitwise(rb, ~mask, gen);
+	e = ex(rb, "ct");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, R1);
+	}
 }
 
 static struct nftnl_rule *rule_obj(const char *chain)
@@ -800,18 +839,26 @@ static void anti_spoof(struct pw_nl_batch *bt, const struct pw_nft_image *img,
 	rule_end(bt, &rb);
 }
 
-static void ct_rule(struct pw_nl_batch *bt, const char *chain)
+/* ct state established,related accept, then the verdict cache's hit */
+static void ct_rules(struct pw_nl_batch *bt, const struct pw_nft_image *img,
+		     const char *chain)
 {
 	struct rb rb;
 
 	rule_begin(&rb, chain);
 	ct_established(&rb);
 	rule_end(bt, &rb);
+	if (!img->ct_mask)
+		return;
+	rule_begin(&rb, chain);
+	ct_cached(&rb, img->ct_mask, img->ct_gen);
+	rule_end(bt, &rb);
 }
 
-/* meta nfproto ipv4 goto <prefix>_v4, and the same for ipv6 */
-static void dispatch(struct pw_nl_batch *bt, const char *chain,
-		     const char *prefix)
+/* meta nfproto ipv4 goto <prefix>_v4, and the same for ipv6; with the
+ * verdict cache, jumps, and the stamp of what they return. */
+static void dispatch(struct pw_nl_batch *bt, const struct pw_nft_image *img,
+		     const char *chain, const char *prefix)
 {
 	char to[32];
 	struct rb rb;
@@ -820,9 +867,14 @@ static void dispatch(struct pw_nl_batch *bt, const char *chain,
 		snprintf(to, sizeof(to), "%s_%s", prefix, sfx[f]);
 		rule_begin(&rb, chain);
 		nfproto(&rb, (enum pw_fam)f);
-		jump_to(&rb, NFT_GOTO, to);
+		jump_to(&rb, img->ct_mask ? NFT_JUMP : NFT_GOTO, to);
 		rule_end(bt, &rb);
 	}
+	if (!img->ct_mask)
+		return;
+	rule_begin(&rb, chain);
+	ct_stamp(&rb, img->ct_mask, img->ct_gen);
+	rule_end(bt, &rb);
 }
 
 static void lo_accept(struct pw_nl_batch *bt)
@@ -920,7 +972,7 @@ static void class_rules(struct pw_nl_batch *bt, const struct pw_nft_image *img,
 				load_addr(&rb, (enum pw_fam)f, !in, R1);
 			lookup(&rb, set, 0, false, false);
 			admitted(&rb, img, in);
-			verdict(&rb, in ? NF_ACCEPT : NFT_RETURN);
+			verdict(&rb, NFT_RETURN);
 			rule_end(bt, &rb);
 		}
 	}
@@ -933,20 +985,23 @@ static void class_rules(struct pw_nl_batch *bt, const struct pw_nft_image *img,
 }
 
 /* Rules of each kind of chain (nft_render.c's base_chains): forward: ct,
- * 2 dispatch; input: ct, lo, 2 dispatch; fwd_v*: jump, vmap, fail-closed;
- * src_v4: egress_if, spoof, vmap, fail-closed (src_v6: ND first); a class
- * chain: one lookup per set, 2 self, the drop. Must match
- * pw_nl_chain_rules (the read-back test of apply.sh fails else). */
-size_t pw_nl_rule_count(const struct pw_nft_chain *ch)
+ * 2 dispatch; input: ct, lo, 2 dispatch (both + cache hit and stamp with
+ * the verdict cache); fwd_v*: jump, vmap, fail-closed; src_v4:
+ * egress_if, spoof, vmap, fail-closed (src_v6: ND first); a class chain:
+ * one lookup per set, 2 self, the drop. Must match pw_nl_chain_rules (the
+ * read-back test of apply.sh fails else). */
+size_t pw_nl_rule_count(const struct pw_nft_image *img,
+			const struct pw_nft_chain *ch)
 {
 	static const size_t fixed[] = {
 		[PW_CK_FORWARD] = 3, [PW_CK_INPUT] = 4,	 [PW_CK_FWD_V4] = 3,
 		[PW_CK_FWD_V6] = 3,  [PW_CK_SRC_V4] = 4, [PW_CK_SRC_V6] = 5,
 	};
+	bool base = ch->kind == PW_CK_FORWARD || ch->kind == PW_CK_INPUT;
 
 	if (ch->kind == PW_CK_CLASS_IN || ch->kind == PW_CK_CLASS_EG)
 		return (size_t)__builtin_popcount(ch->mask) + 3;
-	return fixed[ch->kind];
+	return fixed[ch->kind] + (base && img->ct_mask ? 2 : 0);
 }
 
 void pw_nl_chain_rules(struct pw_nl_batch *bt, const struct pw_nft_image *img,
@@ -954,13 +1009,13 @@ void pw_nl_chain_rules(struct pw_nl_batch *bt, const struct pw_nft_image *img,
 {
 	switch (ch->kind) {
 	case PW_CK_FORWARD:
-		ct_rule(bt, ch->name);
-		dispatch(bt, ch->name, "fwd");
+		ct_rules(bt, img, ch->name);
+		dispatch(bt, img, ch->name, "fwd");
 		break;
 	case PW_CK_INPUT:
-		ct_rule(bt, ch->name);
+		ct_rules(bt, img, ch->name);
 		lo_accept(bt);
-		dispatch(bt, ch->name, "src");
+		dispatch(bt, img, ch->name, "src");
 		break;
 	case PW_CK_FWD_V4:
 	case PW_CK_FWD_V6:
@@ -1038,6 +1093,11 @@ static int send_iov(struct iovec *iov, int niov, int size)
 	ret = send_on(nl, iov, niov, size, &first);
 	pw_nlkeep_return(&pw_nft_sock, !ret);
 	return ret ? ret : first;
+}
+
+bool pw_nl_batch_empty(const struct pw_nl_batch *bt)
+{
+	return !bt->last;
 }
 
 int pw_nl_batch_send(struct pw_nl_batch *bt)

@@ -22,6 +22,8 @@ void pw_nl_batch_fail(struct pw_nl_batch *bt, int err);
 /* Sends the batch and returns 0 or the kernel's first error (-errno);
  * an empty batch sends nothing. */
 int pw_nl_batch_send(struct pw_nl_batch *bt);
+/* Whether nothing was added to the batch yet. */
+bool pw_nl_batch_empty(const struct pw_nl_batch *bt);
 
 void pw_nl_table_new(struct pw_nl_batch *bt);
 void pw_nl_table_del(struct pw_nl_batch *bt);
@@ -36,7 +38,8 @@ void pw_nl_chain_rules(struct pw_nl_batch *bt, const struct pw_nft_image *img,
 void pw_nl_counter_add(struct pw_nl_batch *bt, const char *name);
 void pw_nl_counter_del(struct pw_nl_batch *bt, const char *name);
 /* How many rules pw_nl_chain_rules writes into ch. */
-size_t pw_nl_rule_count(const struct pw_nft_chain *ch);
+size_t pw_nl_rule_count(const struct pw_nft_image *img,
+			const struct pw_nft_chain *ch);
 void pw_nl_set_add(struct pw_nl_batch *bt, const struct pw_nft_set *set);
 void pw_nl_set_del(struct pw_nl_batch *bt, const char *name);
 /* Adds or deletes the elements v[0..n) of set name. */
@@ -51,6 +54,13 @@ void pw_nl_elems(struct pw_nl_batch *bt, bool add, const char *name,
 int pw_nft_apply_image(const struct pw_nft_image *old,
 		       const struct pw_nft_image *new,
 		       struct pw_apply_stats *st, char **errmsg);
+
+/* pw_nft_apply_image of rs's image new, and rs's generation updated to
+ * what the kernel then holds. */
+int pw_nft_apply_ruleset(const struct pw_nft_image *old,
+			 const struct pw_ruleset *rs,
+			 const struct pw_nft_image *new,
+			 struct pw_apply_stats *st, char **errmsg);
 
 /* The batch pw_nft_apply_image would send from old to new, built and
  * counted into st (diff_ns: its cost) but not sent: for tests and

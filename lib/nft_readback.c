@@ -363,10 +363,65 @@ static int log_cb(struct nftnl_expr *e, void *data)
 	return 0;
 }
 
+/*
+ * The verdict cache's generation: the rule `ct mark and M == G accept` of
+ * the forward chain, seen as its expressions go by (ct load of the mark,
+ * bitwise with mask M and no xor, cmp eq G). Only a well-formed pair (M
+ * contiguous, G a generation of it) is taken; anything else leaves the
+ * image without a cache, so the rule counts disagree and the table is
+ * loaded whole.
+ */
+struct gen_scan {
+	struct pw_nft_image *img;
+	int step;
+	uint32_t mask;
+};
+
+static uint32_t expr_u32(const struct nftnl_expr *e, uint16_t type, bool *ok)
+{
+	uint32_t len = 0, v = 0;
+	const void *p = nftnl_expr_get(e, type, &len);
+
+	*ok = p && len == sizeof(v);
+	if (*ok)
+		memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static int gen_cb(struct nftnl_expr *e, void *data)
+{
+	struct gen_scan *g = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+	bool ok = true, ok2 = true;
+	uint32_t v;
+
+	if (!strcmp(name, "ct")) {
+		v = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY);
+		g->step = v == NFT_CT_MARK &&
+			  nftnl_expr_is_set(e, NFTNL_EXPR_CT_DREG);
+	} else if (g->step == 1 && !strcmp(name, "bitwise")) {
+		g->mask = expr_u32(e, NFTNL_EXPR_BITWISE_MASK, &ok);
+		v = expr_u32(e, NFTNL_EXPR_BITWISE_XOR, &ok2);
+		g->step = ok && ok2 && !v ? 2 : 0;
+	} else if (g->step == 2 && !strcmp(name, "cmp") &&
+		   nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP) == NFT_CMP_EQ) {
+		v = expr_u32(e, NFTNL_EXPR_CMP_DATA, &ok);
+		if (ok && v && !(v & ~g->mask) && pw_nft_mask_ok(g->mask)) {
+			g->img->ct_mask = g->mask;
+			g->img->ct_gen = v;
+		}
+		g->step = 0;
+	} else {
+		g->step = 0;
+	}
+	return 0;
+}
+
 static int rule_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct rd *rd = data;
 	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct gen_scan g = { .img = rd->img };
 	const char *chain;
 
 	if (!r || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
@@ -377,6 +432,8 @@ static int rule_cb(const struct nlmsghdr *nlh, void *data)
 			if (!strcmp(rd->img->chains[i].name, chain))
 				rd->nrules[i]++;
 		nftnl_expr_foreach(r, log_cb, rd->img);
+		if (chain && !strcmp(chain, "forward"))
+			nftnl_expr_foreach(r, gen_cb, &g);
 	}
 	nftnl_rule_free(r);
 	return rd->err ? MNL_CB_ERROR : MNL_CB_OK;
@@ -445,7 +502,8 @@ static int read_rule_counts(struct rd *rd)
 	nftnl_rule_free(r);
 	ret = rd_run(rd, nlh, rule_cb);
 	for (size_t i = 0; !ret && i < rd->img->nchains; i++)
-		if (rd->nrules[i] != pw_nl_rule_count(&rd->img->chains[i]))
+		if (rd->nrules[i] !=
+		    pw_nl_rule_count(rd->img, &rd->img->chains[i]))
 			ret = -EPROTO;
 	return ret;
 }
@@ -522,7 +580,7 @@ PW_EXPORT int pw_ruleset_sync(const struct pw_ruleset *rs,
 		return -ENOMEM;
 	rd = pw_nft_image_read(&old);
 	/* No table, or not ours: a full load replaces it. */
-	ret = pw_nft_apply_image(rd ? NULL : &old, new, st, errmsg);
+	ret = pw_nft_apply_ruleset(rd ? NULL : &old, rs, new, st, errmsg);
 	if (!rd)
 		pw_nft_image_release(&old);
 	return ret;

@@ -29,8 +29,10 @@ static const struct {
 };
 
 /* Per direction: which address of the packet names the local pod, and
- * what a class chain does with admitted traffic. Egress returns, because
- * the destination's ingress must still be checked. */
+ * what a class chain does with admitted traffic. Both return: egress
+ * because the destination's ingress must still be checked, ingress to
+ * the base chain, which stamps the verdict cache (or accepts by its
+ * policy). */
 static const struct {
 	const char *chain; /* class chain prefix */
 	const char *map;
@@ -38,7 +40,7 @@ static const struct {
 	const char *peer; /* the other end's */
 	const char *verdict;
 } dirs[PW_DIR_NR] = {
-	[PW_DIR_INGRESS] = { "in", "ingress", "daddr", "saddr", "accept" },
+	[PW_DIR_INGRESS] = { "in", "ingress", "daddr", "saddr", "return" },
 	[PW_DIR_EGRESS] = { "eg", "egress", "saddr", "daddr", "return" },
 };
 
@@ -421,13 +423,37 @@ static void fail_closed(FILE *o, const struct pw_ruleset *rs, enum pw_fam f,
 	dropped(o, rs, PW_CNT_DENIED_UNKNOWN);
 }
 
-static void base_head(FILE *o, const char *hook)
+/* The head of a base chain: established first, then (with the verdict
+ * cache) a connection this generation admitted already. */
+static void base_head(FILE *o, const struct pw_ruleset *rs, const char *hook)
 {
 	fprintf(o,
 		"\tchain %s {\n"
 		"\t\ttype filter hook %s priority filter; policy accept;\n",
 		hook, hook);
 	fputs("\t\tct state established,related accept\n", o);
+	if (rs->ct_mask)
+		fprintf(o,
+			"\t\tct mark and 0x%08" PRIx32 " == 0x%08" PRIx32
+			" accept\n",
+			rs->ct_mask, rs->ct_gen);
+}
+
+/* The family dispatch (a jump when the base chain stamps what comes
+ * back, else a goto), then the stamp: everything that returned was
+ * admitted by every check. */
+static void base_tail(FILE *o, const struct pw_ruleset *rs, const char *to)
+{
+	for (int f = 0; f < PW_FAM_NR; f++)
+		fprintf(o, "\t\tmeta nfproto %s %s %s_%s\n",
+			f == PW_FAM_V4 ? "ipv4" : "ipv6",
+			rs->ct_mask ? "jump" : "goto", to, fams[f].suffix);
+	if (rs->ct_mask)
+		fprintf(o,
+			"\t\tct mark set ct mark and 0x%08" PRIx32
+			" or 0x%08" PRIx32 "\n",
+			~rs->ct_mask, rs->ct_gen);
+	fputs("\t}\n", o);
 }
 
 /*
@@ -438,20 +464,15 @@ static void base_head(FILE *o, const char *hook)
  */
 static void base_chains(FILE *o, const struct pw_ruleset *rs)
 {
-	base_head(o, "forward");
-	for (int f = 0; f < PW_FAM_NR; f++)
-		fprintf(o, "\t\tmeta nfproto %s goto fwd_%s\n",
-			f == PW_FAM_V4 ? "ipv4" : "ipv6", fams[f].suffix);
-	fputs("\t}\n\n", o);
+	base_head(o, rs, "forward");
+	base_tail(o, rs, "fwd");
+	fputs("\n", o);
 
 	/* The node's own traffic to itself (lo) may use a gateway address
 	 * inside the pod ranges, so it is let through first. */
-	base_head(o, "input");
+	base_head(o, rs, "input");
 	fputs("\t\tiif \"lo\" accept\n", o);
-	for (int f = 0; f < PW_FAM_NR; f++)
-		fprintf(o, "\t\tmeta nfproto %s goto src_%s\n",
-			f == PW_FAM_V4 ? "ipv4" : "ipv6", fams[f].suffix);
-	fputs("\t}\n", o);
+	base_tail(o, rs, "src");
 
 	for (int f = 0; f < PW_FAM_NR; f++) {
 		fprintf(o, "\n\tchain fwd_%s {\n\t\tjump src_%s\n",

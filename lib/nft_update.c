@@ -35,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "conntrack.h"
 #include "nft_image.h"
 #include "nft_netlink.h"
 #include "util.h"
@@ -119,18 +120,65 @@ static void build_full(struct pw_nl_batch *bt, const struct pw_nft_image *img,
 	st->chains_added = img->nchains;
 }
 
+/*
+ * The verdict cache (docs/DATAPATH.md). Every transaction that changes
+ * the table moves the generation on, and the base chains' cache rules
+ * carry it, so a connection admitted under other rules is judged again.
+ * A generation comes back only after the counter wraps, which begins a
+ * new cycle, as does a full load (the kernel's generation is not
+ * trusted then): before the transaction that puts the first generation
+ * in force, every unanswered connection stamped by an earlier cycle is
+ * deleted, and after it, those the rules stamped meanwhile (with the
+ * last generation of the old cycle). So no stamp that was written under
+ * other rules ever matches.
+ */
+static int cycle_before(const struct pw_nft_image *img,
+			struct pw_apply_stats *st)
+{
+	if (!img->ct_mask)
+		return 0;
+	return pw_ct_purge_stamped(img->ct_mask, 0, &st->ct_purged);
+}
+
+/* After the transaction: failing here leaves stamps of the old cycle's
+ * last generation made in the moment before it, which match only when
+ * this cycle reaches that generation; counted, not fatal (the table is
+ * in force). */
+static void cycle_after(const struct pw_nft_image *img,
+			struct pw_apply_stats *st)
+{
+	if (img->ct_mask &&
+	    pw_ct_purge_stamped(img->ct_mask, img->ct_gen, &st->ct_purged))
+		st->ct_purge_failed = 1;
+}
+
+/* The image's generation is the one thing an apply writes into it: the
+ * image is the ruleset's cache (datapath.h), and its generation is what
+ * the kernel holds once the transaction succeeds. */
+static void set_gen(const struct pw_nft_image *img, uint32_t gen)
+{
+	((struct pw_nft_image *)img)->ct_gen = gen;
+}
+
 static int send_full(const struct pw_nft_image *img, struct pw_apply_stats *st)
 {
 	unsigned long long t0 = now_ns();
 	struct pw_nl_batch *bt;
+	bool cycle;
 	int ret = pw_nl_batch_init(&bt);
 
 	if (ret)
 		return ret;
 	memset(st, 0, sizeof(*st));
+	set_gen(img, pw_nft_gen_next(img->ct_mask, 0, &cycle));
 	build_full(bt, img, st);
 	st->diff_ns = now_ns() - t0;
-	ret = send_timed(bt, st);
+	ret = cycle_before(img, st);
+	if (!ret)
+		ret = send_timed(bt, st);
+	if (!ret)
+		cycle_after(img, st);
+	st->generation = img->ct_gen;
 	pw_nl_batch_free(bt);
 	return ret;
 }
@@ -275,7 +323,7 @@ static void plan_rerule(struct plan *p)
 	const struct pw_nft_image *o = p->old, *n = p->new;
 	bool all = o->flow_log != n->flow_log ||
 		   o->flow_group != n->flow_group || o->counters != n->counters;
-	bool fixed = false, classes = false;
+	bool fixed = o->ct_mask != n->ct_mask, classes = false;
 	char cls[PW_NFT_NAME_MAX];
 
 	for (size_t i = 0; i < n->nchains; i++)
@@ -564,16 +612,37 @@ static bool drifted(int err)
 	return err == -ENOENT || err == -EEXIST || err == -EBUSY;
 }
 
-/* Builds the batch from old to new; sends it when send says so. */
+/* The base chains' rules written again with the next generation, when
+ * the batch changes anything else and their recipe is the same (else
+ * they are rewritten already). Not counted as chains replaced: it is
+ * what every update does. */
+static void next_generation(struct pw_nl_batch *bt, const struct plan *p)
+{
+	for (size_t i = 0; i < p->new->nchains; i++) {
+		const struct pw_nft_chain *ch = &p->new->chains[i];
+
+		if ((ch->kind != PW_CK_FORWARD && ch->kind != PW_CK_INPUT) ||
+		    p->ch_new[i] != KEEP || p->rerule[i])
+			continue;
+		pw_nl_chain_flush(bt, ch->name);
+		pw_nl_chain_rules(bt, p->new, ch);
+	}
+}
+
+/* Builds the batch from old to new, with new's generation (the next one
+ * when anything changes, else old's); sends it when send says so. */
 static int diff(const struct pw_nft_image *old, const struct pw_nft_image *new,
 		struct pw_apply_stats *st, bool send)
 {
 	unsigned long long t0 = now_ns();
+	uint32_t prev = old->ct_mask == new->ct_mask ? old->ct_gen : 0;
 	struct pw_nl_batch *bt;
 	struct plan p;
+	bool cycle;
 	int ret;
 
 	memset(st, 0, sizeof(*st));
+	set_gen(new, pw_nft_gen_next(new->ct_mask, prev, &cycle));
 	ret = plan_make(&p, old, new);
 	if (!ret)
 		ret = pw_nl_batch_init(&bt);
@@ -582,9 +651,19 @@ static int diff(const struct pw_nft_image *old, const struct pw_nft_image *new,
 		return ret;
 	}
 	ret = build_diff(bt, &p, st);
+	if (!ret && new->ct_mask && pw_nl_batch_empty(bt))
+		set_gen(new, prev); /* nothing changes: nothing is sent */
+	else if (!ret && new->ct_mask)
+		next_generation(bt, &p);
+	cycle = cycle && !pw_nl_batch_empty(bt);
 	st->diff_ns = now_ns() - t0;
+	if (!ret && send && cycle)
+		ret = cycle_before(new, st);
 	if (!ret && send)
 		ret = send_timed(bt, st);
+	if (!ret && send && cycle)
+		cycle_after(new, st);
+	st->generation = new->ct_gen;
 	pw_nl_batch_free(bt);
 	plan_free(&p);
 	return ret;
@@ -644,6 +723,22 @@ int pw_nft_apply_image(const struct pw_nft_image *old,
 	return ret;
 }
 
+int pw_nft_apply_ruleset(const struct pw_nft_image *old,
+			 const struct pw_ruleset *rs,
+			 const struct pw_nft_image *new,
+			 struct pw_apply_stats *st, char **errmsg)
+{
+	struct pw_apply_stats dummy;
+	int ret;
+
+	st = st ? st : &dummy;
+	ret = pw_nft_apply_image(old, new, st, errmsg);
+	/* what the kernel now holds, for an image of rs built again */
+	if (!ret)
+		((struct pw_ruleset *)rs)->ct_gen = new->ct_gen;
+	return ret;
+}
+
 PW_EXPORT int pw_ruleset_apply(const struct pw_ruleset *rs, char **errmsg)
 {
 	return pw_ruleset_update(NULL, rs, NULL, errmsg);
@@ -663,7 +758,7 @@ PW_EXPORT int pw_ruleset_update(const struct pw_ruleset *old,
 	in = pw_nft_ruleset_image_from(rs, old);
 	if (!in || (old && !io))
 		return -ENOMEM;
-	return pw_nft_apply_image(io, in, st, errmsg);
+	return pw_nft_apply_ruleset(io, rs, in, st, errmsg);
 }
 
 static const struct {
@@ -686,6 +781,9 @@ static const struct {
 	  "chain replaced", "chains replaced" },
 	{ offsetof(struct pw_apply_stats, sets_unchanged), "", "unchanged set",
 	  "unchanged sets" },
+	{ offsetof(struct pw_apply_stats, ct_purged), "",
+	  "unanswered connection to judge again",
+	  "unanswered connections to judge again" },
 };
 
 /* Appends to buf what snprintf would, keeping count past the end. */

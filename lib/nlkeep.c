@@ -13,6 +13,7 @@
 #include "util.h"
 
 struct pw_nlkeep pw_nft_sock = PW_NLKEEP_INIT;
+struct pw_nlkeep pw_ct_sock = PW_NLKEEP_INIT;
 
 static struct mnl_socket *sock_open(void)
 {
@@ -77,4 +78,5 @@ void pw_nlkeep_close(struct pw_nlkeep *k)
 PW_EXPORT void pw_datapath_release(void)
 {
 	pw_nlkeep_close(&pw_nft_sock);
+	pw_nlkeep_close(&pw_ct_sock);
 }

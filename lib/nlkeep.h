@@ -55,5 +55,8 @@ void pw_nlkeep_close(struct pw_nlkeep *k);
 
 /* The socket nf_tables transactions and table reads share (nft_*.c). */
 extern struct pw_nlkeep pw_nft_sock;
+/* The conntrack sweep's and the verdict cache purge's (conntrack.c): not
+ * the transactions' one, which a long dump would hold up. */
+extern struct pw_nlkeep pw_ct_sock;
 
 #endif

@@ -85,7 +85,7 @@ static void put_entry(char *buf, size_t *off, const struct pw_ct_entry *en)
 		put_tuple(nlh, CTA_TUPLE_REPLY, &en->reply);
 	mnl_attr_put_u32(nlh, CTA_STATUS, htonl(en->status));
 	mnl_attr_put_u32(nlh, CTA_ID, htonl(en->id));
-	mnl_attr_put_u32(nlh, CTA_MARK, htonl(7)); /* not ours: skipped */
+	mnl_attr_put_u32(nlh, CTA_MARK, htonl(en->mark));
 	if (en->zone)
 		mnl_attr_put_u16(nlh, CTA_ZONE, htons(en->zone));
 	*off += MNL_ALIGN(nlh->nlmsg_len);
@@ -133,7 +133,8 @@ static bool entry_eq(const struct pw_ct_entry *a, const struct pw_ct_entry *b)
 {
 	return tuple_eq(&a->orig, &b->orig) && a->has_reply == b->has_reply &&
 	       (!a->has_reply || tuple_eq(&a->reply, &b->reply)) &&
-	       a->id == b->id && a->status == b->status && a->zone == b->zone;
+	       a->id == b->id && a->status == b->status && a->zone == b->zone &&
+	       a->mark == b->mark;
 }
 
 /* A DNAT'ed TCP entry, an IPv6 UDP one in zone 3, an ICMP echo. */
@@ -153,6 +154,7 @@ static void samples_init(void)
 	samples[1].has_reply = true;
 	samples[1].id = 2;
 	samples[1].zone = 3;
+	samples[1].mark = 0x0abc0007; /* a generation and someone else's bits */
 	samples[2].orig =
 		tuple("10.0.0.1", "10.0.0.4", IPPROTO_ICMP, 77, 8 << 8);
 	samples[2].reply = tuple("10.0.0.4", "10.0.0.1", IPPROTO_ICMP, 77, 0);

@@ -328,6 +328,9 @@ static const struct {
 	    .chains_added = 1,
 	    .sets_unchanged = 1 },
 	  "1 set removed, 1 chain added, 2 chains removed, 1 unchanged set" },
+	{ { .elems_added = 1, .sets_unchanged = 3, .ct_purged = 2 },
+	  "+1 element, 3 unchanged sets, 2 unanswered connections to judge "
+	  "again" },
 };
 
 static void test_stats(void)
@@ -348,6 +351,82 @@ static void test_stats(void)
 				       sizeof(small) - 1),
 		      "stats %zu cut at 8 bytes: '%s' (%d)", i, small, n);
 	}
+}
+
+/*
+ * The verdict cache without a kernel: which masks are taken, how the
+ * generation counts and wraps, and what a plan does with it: nothing to
+ * change keeps the generation and sends nothing, a change moves it and
+ * writes the base chains' rules again (without counting them as chains
+ * replaced), a new mask rewrites the fixed chains.
+ */
+static void test_verdict_cache(void)
+{
+	static const uint32_t bad[] = { 0x0f0f0000, 0x5, 0x80000001 };
+	static const uint32_t good[] = { 0, 0x3, 0x0fff0000, 0xffffffff,
+					 0x80000000 };
+	struct pw_nft_vmap vm = { .addr = 0x0a000002, .cls = 0xabcu };
+	struct pw_ruleset rs = { 0 };
+	struct pw_apply_stats st;
+	struct pw_nft_image a, b;
+	uint32_t g = 0, seq[5];
+	bool wrapped[5];
+
+	for (size_t i = 0; i < PW_ARRAY_SIZE(bad); i++)
+		CHECK(pw_ruleset_set_ct_mark_mask(&rs, bad[i]) == -EINVAL,
+		      "ct mark mask 0x%08x refused", (unsigned)bad[i]);
+	for (size_t i = 0; i < PW_ARRAY_SIZE(good); i++)
+		CHECK(!pw_ruleset_set_ct_mark_mask(&rs, good[i]) &&
+			      pw_ruleset_ct_mark_mask(&rs) == good[i] &&
+			      pw_ruleset_generation(&rs) ==
+				      (good[i] & (~good[i] + 1)),
+		      "ct mark mask 0x%08x: the first generation is its lowest "
+		      "bit",
+		      (unsigned)good[i]);
+	for (int i = 0; i < 5; i++)
+		g = seq[i] = pw_nft_gen_next(0x3, g, &wrapped[i]);
+	CHECK(seq[0] == 1 && wrapped[0] && seq[1] == 2 && !wrapped[1] &&
+		      seq[2] == 3 && !wrapped[2] && seq[3] == 1 && wrapped[3] &&
+		      seq[4] == 2 && !wrapped[4],
+	      "mask 0x3: generations 1 2 3, then 1 again in a new cycle");
+	CHECK(pw_nft_gen_next(0x0fff0000, 0x4, &wrapped[0]) == 0x00010000 &&
+		      wrapped[0] &&
+		      pw_nft_gen_next(0x0fff0000, 0x0fff0000, &wrapped[1]) ==
+			      0x00010000 &&
+		      wrapped[1] &&
+		      pw_nft_gen_next(0x0fff0000, 0x00ff0000, &wrapped[2]) ==
+			      0x01000000 &&
+		      !wrapped[2],
+	      "mask 0x0fff0000: a stamp of another mask or the last "
+	      "generation begins a cycle");
+
+	vm.comment = (char *)"";
+	rs.vmap[PW_DIR_INGRESS][PW_FAM_V4] =
+		(struct pw_nft_vmaps){ .v = &vm, .n = 1 };
+	CHECK(!pw_ruleset_set_ct_mark_mask(&rs, 0x0fff0000) &&
+		      !pw_nft_image_build(&a, &rs, NULL) &&
+		      !pw_nft_image_build(&b, &rs, NULL),
+	      "two images of one ruleset");
+	a.ct_gen = 0x00050000; /* what the kernel holds */
+	CHECK(!pw_nft_diff_plan(&a, &b, &st) && st.generation == 0x00050000 &&
+		      b.ct_gen == 0x00050000 && !st.chains_replaced,
+	      "nothing changes: the generation stays");
+	pw_nft_image_release(&b);
+	vm.addr = 0x0a000003;
+	CHECK(!pw_nft_image_build(&b, &rs, NULL) &&
+		      !pw_nft_diff_plan(&a, &b, &st) &&
+		      st.generation == 0x00060000 && st.elems_added == 1 &&
+		      st.elems_removed == 1 && !st.chains_replaced,
+	      "a change: the next generation, base chains not counted");
+	pw_nft_image_release(&b);
+	CHECK(!pw_ruleset_set_ct_mark_mask(&rs, 0x3) &&
+		      !pw_nft_image_build(&b, &rs, NULL) &&
+		      !pw_nft_diff_plan(&a, &b, &st) && st.generation == 0x1 &&
+		      st.chains_replaced == 6,
+	      "another mask: a new cycle, the six fixed chains rewritten");
+	pw_nft_image_release(&b);
+	pw_nft_image_release(&a);
+	pw_nft_image_free(rs.image);
 }
 
 static void test_pod_cidr(void)
@@ -1409,6 +1488,7 @@ int main(void)
 	test_egress_if();
 	test_stats();
 	test_pod_cidr();
+	test_verdict_cache();
 	test_boxes();
 	test_random_clusters();
 	test_stable_ids();

@@ -10,6 +10,7 @@
 const char compile_usage[] =
 	"usage: podwall compile [--node NAME] [--pod-cidr CIDR]...\n"
 	"                       [--flow-log none|denied|all] [--nflog-group N]\n"
+	"                       [--ct-mark-mask MASK]\n"
 	"                       [-f PATH]... [PATH...]\n"
 	"\n"
 	"Prints the nftables ruleset (table inet podwall) that 'podwall apply'\n"
@@ -27,7 +28,7 @@ const char compile_usage[] =
 	"  --flow-log WHAT     log statements for podwalld's flow log: none\n"
 	"                      (default), denied (every dropped packet) or all\n"
 	"                      (also new connections the classes admit)\n"
-	"  --nflog-group N     the nflog group of those statements (default 0)\n"
+	"  --nflog-group N     the nflog group of those statements (default 0)\n" RULESET_CT_MARK_USAGE
 	"  -f, --file PATH     a manifest, a directory or '-' (repeatable)\n"
 	"  -h, --help          this text\n"
 	"\n"

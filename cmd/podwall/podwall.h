@@ -124,29 +124,38 @@ void diags_print(const struct pw_diags *d, FILE *f);
 int loaded_engine(const struct cmd *cmd, struct loaded *l,
 		  const struct inputs *in, struct pw_engine **e);
 
-/* --node, --pod-cidr, --flow-log and --nflog-group, which compile and
- * apply share (ruleset.c). */
+/* --node, --pod-cidr, --flow-log, --nflog-group and --ct-mark-mask,
+ * which compile and apply share (ruleset.c). */
 #define RS_MAX_POD_CIDRS 16
 enum {
 	OPT_RS_NODE = 900,
 	OPT_RS_POD_CIDR,
 	OPT_RS_FLOW_LOG,
 	OPT_RS_NFLOG_GROUP,
+	OPT_RS_CT_MARK_MASK,
 };
-#define RULESET_LONGOPTS                                                \
-	{ "node", required_argument, NULL, OPT_RS_NODE },               \
-		{ "pod-cidr", required_argument, NULL, OPT_RS_POD_CIDR }, \
-		{ "flow-log", required_argument, NULL, OPT_RS_FLOW_LOG }, \
-	{                                                               \
-		"nflog-group", required_argument, NULL, OPT_RS_NFLOG_GROUP \
-	}
+/* clang-format off */
+#define RULESET_LONGOPTS                                                   \
+	{ "node", required_argument, NULL, OPT_RS_NODE },                  \
+	{ "pod-cidr", required_argument, NULL, OPT_RS_POD_CIDR },          \
+	{ "flow-log", required_argument, NULL, OPT_RS_FLOW_LOG },          \
+	{ "nflog-group", required_argument, NULL, OPT_RS_NFLOG_GROUP },    \
+	{ "ct-mark-mask", required_argument, NULL, OPT_RS_CT_MARK_MASK }
+/* clang-format on */
 struct ruleset_opts {
 	const char *node;
 	const char *cidrs[RS_MAX_POD_CIDRS];
 	size_t ncidrs;
 	unsigned int flow_log; /* PW_FLOW_LOG_* */
 	unsigned int nflog_group;
+	const char *ct_mark_mask; /* NULL: the default */
 };
+/* The usage lines of --ct-mark-mask, which compile and apply print. */
+#define RULESET_CT_MARK_USAGE                                                   \
+	"  --ct-mark-mask MASK the conntrack mark bits of the verdict cache\n"  \
+	"                      (contiguous; default 0x0fff0000; 0: no cache,\n" \
+	"                      every packet of an unanswered connection is\n"   \
+	"                      judged; docs/DATAPATH.md)\n"
 struct pw_ruleset;
 /* A cmd_opt_fn for struct ruleset_opts. */
 int ruleset_opt(const struct cmd *cmd, void *ctx, int opt, const char *arg);

@@ -33,6 +33,10 @@ struct metrics {
 	uint64_t rejections; /* versions rejected, ever */
 	uint64_t apply_errors;
 	uint64_t full_loads, incremental_updates;
+	/* The verdict cache: the generation in force, and the unanswered
+	 * connections deleted when a cycle of generations began. */
+	uint32_t ct_generation;
+	uint64_t ct_purged;
 	uint64_t drift_repairs; /* the kernel's table differed from ours */
 	uint64_t route_changes; /* route/link notifications that matter */
 	uint64_t rebinds; /* route-driven transactions that changed the table */
@@ -96,6 +100,8 @@ struct agent {
 	const char *pod_cidrs[AGENT_MAX_POD_CIDRS];
 	size_t npod_cidrs;
 	bool warned_open; /* logged once: no pod range, fail-closed is off */
+	/* --ct-mark-mask: the verdict cache's conntrack mark bits. */
+	uint32_t ct_mark_mask;
 	/* Routes or links changed since the last bind (routes.c): first and
 	 * last notification, 0 when nothing is pending. */
 	uint64_t rebind_first_ns, rebind_last_ns;

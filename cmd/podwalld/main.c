@@ -311,7 +311,7 @@ static void usage(FILE *f)
 	      "[--node NAME] [--metrics-addr HOST:PORT]\n"
 	      "                [--verify-interval SECONDS]\n"
 	      "                [--ct-sweep-interval SECONDS | --no-ct-sweep]\n"
-	      "                [--pod-cidr CIDR]...\n" FLOWLOG_USAGE
+	      "                [--pod-cidr CIDR]... [--ct-mark-mask MASK]\n" FLOWLOG_USAGE
 	      "Enforces the NetworkPolicies of the manifests in DIR (watched "
 	      "for changes), or of\nthe Kubernetes API (--kubeconfig, or "
 	      "in-cluster with neither option), in the\ncurrent network "
@@ -328,6 +328,7 @@ static const struct option opts[] = {
 	{ "ct-sweep-interval", required_argument, NULL, 'c' },
 	{ "no-ct-sweep", no_argument, NULL, 'C' },
 	{ "pod-cidr", required_argument, NULL, 'p' },
+	{ "ct-mark-mask", required_argument, NULL, 'M' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	FLOWLOG_LONGOPTS,
@@ -371,12 +372,31 @@ static bool parse_interval(const char *s, unsigned *out)
 	return true;
 }
 
+/* The options the ruleset of every reconcile gets (ruleset_decorate). */
+static int take_cidr(struct pw_ruleset *rs, const char *text)
+{
+	return pw_ruleset_add_pod_cidr(rs, text);
+}
+
+static int take_mask(struct pw_ruleset *rs, const char *text)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(text, &end, 0);
+	if (errno || end == text || *end || *text == '-' || v > UINT32_MAX)
+		return -EINVAL;
+	return pw_ruleset_set_ct_mark_mask(rs, (uint32_t)v);
+}
+
 /*
- * Whether text is a CIDR the datapath takes, asked of the datapath itself
+ * Whether the datapath takes option text, asked of the datapath itself
  * (a ruleset of an empty cluster), so the agent accepts exactly what
- * `podwall apply --pod-cidr` does.
+ * `podwall apply` does.
  */
-static bool cidr_ok(const char *text)
+static bool datapath_takes(int (*take)(struct pw_ruleset *, const char *),
+			   const char *text)
 {
 	struct pw_cluster *c = pw_cluster_new();
 	struct pw_diags *d = pw_diags_new();
@@ -389,12 +409,26 @@ static bool cidr_ok(const char *text)
 	if (e)
 		rs = pw_ruleset_new(e, NULL);
 	if (rs)
-		ok = !pw_ruleset_add_pod_cidr(rs, text);
+		ok = !take(rs, text);
 	pw_ruleset_free(rs);
 	pw_engine_free(e);
 	pw_diags_free(d);
 	pw_cluster_free(c);
 	return ok;
+}
+
+static int ct_mark_opt(struct agent *a, const char *text)
+{
+	if (!datapath_takes(take_mask, text)) {
+		fputs("podwalld: --ct-mark-mask: one run of bits of a 32-bit "
+		      "mark (e.g. 0x0fff0000), or 0, not ",
+		      stderr);
+		fputs(text, stderr);
+		fputc('\n', stderr);
+		return -1;
+	}
+	a->ct_mark_mask = (uint32_t)strtoull(text, NULL, 0);
+	return 0;
 }
 
 static int pod_cidr_opt(struct agent *a, const char *text)
@@ -404,7 +438,7 @@ static int pod_cidr_opt(struct agent *a, const char *text)
 			AGENT_MAX_POD_CIDRS);
 		return -1;
 	}
-	if (!cidr_ok(text)) {
+	if (!datapath_takes(take_cidr, text)) {
 		fputs("podwalld: --pod-cidr: not a CIDR: ", stderr);
 		fputs(text, stderr);
 		fputc('\n', stderr);
@@ -423,6 +457,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 	a->metrics_addr = "127.0.0.1:9469";
 	d->verify_s = VERIFY_DEFAULT_S;
 	d->ct_sweep_s = CT_SWEEP_DEFAULT_S;
+	a->ct_mark_mask = PW_CT_MARK_MASK_DEFAULT;
 	flowlog_opts_init(&a->flow);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -462,6 +497,10 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			break;
 		case 'p':
 			if (pod_cidr_opt(a, optarg))
+				return -1;
+			break;
+		case 'M':
+			if (ct_mark_opt(a, optarg))
 				return -1;
 			break;
 		case 'h':

@@ -155,6 +155,15 @@ static void render_times(FILE *f, const struct agent *a)
 		f, "podwall_apply_incremental_total",
 		"Successful transactions that changed only what differed.",
 		m->incremental_updates);
+	metric_gauge(f, "podwall_verdict_cache_generation",
+		     "The verdict cache's generation in force, as the "
+		     "conntrack mark bits hold it (0: no cache).",
+		     m->ct_generation);
+	metric_counter(
+		f, "podwall_verdict_cache_purged_total",
+		"Unanswered connections deleted because a cycle of the verdict "
+		"cache's generations began, to be judged again.",
+		m->ct_purged);
 	metric_counter(f, "podwall_compile_full_total",
 		       "Compiles of the whole ruleset from nothing (the first, "
 		       "and after running out of memory).",

@@ -250,6 +250,8 @@ static int kernel_apply(struct agent *a, const struct pw_ruleset *rs,
 		a->m.full_loads++;
 	else
 		a->m.incremental_updates++;
+	a->m.ct_generation = st.generation;
+	a->m.ct_purged += st.ct_purged;
 	pw_apply_stats_format(&st, what, sizeof(what));
 	snprintf(diff, sizeof(diff), "%.3f", (double)st.diff_ns / 1e6);
 	snprintf(sent, sizeof(sent), "%.3f", (double)st.kernel_ns / 1e6);
@@ -443,6 +445,7 @@ static struct pw_ruleset *ruleset_decorate(struct agent *a,
 		errno = -ret;
 		return NULL;
 	}
+	pw_ruleset_set_ct_mark_mask(rs, a->ct_mark_mask); /* checked at start */
 	if (a->flow.path) /* flags are known: cannot fail */
 		pw_ruleset_set_flow_log(
 			rs,

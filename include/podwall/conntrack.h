@@ -46,6 +46,7 @@ struct pw_ct_entry {
 	uint32_t status; /* IPS_* bits */
 	uint16_t zone;
 	bool has_reply; /* the dump gave a reply tuple */
+	uint32_t mark; /* the conntrack mark (0 when the dump gave none) */
 };
 
 /* What the sweep does with one entry. */

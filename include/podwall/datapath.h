@@ -69,6 +69,25 @@ enum pw_flow_log_flags {
 int pw_ruleset_set_flow_log(struct pw_ruleset *rs, unsigned int flags,
 			    uint16_t group);
 
+/*
+ * The verdict cache. A packet of a connection that is not established
+ * yet (an unanswered UDP flow, a SYN retransmitted) is judged by the
+ * policies, and once admitted, the connection's conntrack mark carries
+ * the ruleset generation that admitted it in the bits of `mask`; its later
+ * packets are accepted on that mark alone while the generation is the
+ * one in force. Every transaction that changes the table moves to the
+ * next generation, so no admission outlives the rules that made it
+ * (docs/DATAPATH.md, "The verdict cache"). The bits must be contiguous
+ * and written by no other software on the node; 0 turns the cache off
+ * (every such packet is judged). 0 or -EINVAL. Set before render/apply.
+ */
+#define PW_CT_MARK_MASK_DEFAULT 0x0fff0000u
+int pw_ruleset_set_ct_mark_mask(struct pw_ruleset *rs, uint32_t mask);
+/* The mask, and the generation the rules carry (in the mask's bits): the
+ * first one, or what the last apply or update of rs wrote. */
+uint32_t pw_ruleset_ct_mark_mask(const struct pw_ruleset *rs);
+uint32_t pw_ruleset_generation(const struct pw_ruleset *rs);
+
 /* Sizes of the table: chains, sets and maps, and elements of all sets. */
 size_t pw_ruleset_chain_count(const struct pw_ruleset *rs);
 size_t pw_ruleset_set_count(const struct pw_ruleset *rs);
@@ -135,6 +154,14 @@ struct pw_apply_stats {
 	/* Nanoseconds spent comparing and building the batch, and in the
 	 * kernel (sending it until the kernel answered). */
 	unsigned long long diff_ns, kernel_ns;
+	/* The verdict cache: the generation now in force (in the mask's
+	 * bits; 0 without a cache), and the conntrack entries deleted
+	 * because a new cycle of generations began (a full load, or the
+	 * counter wrapped): unanswered connections stamped by an earlier
+	 * cycle, which are judged again at their next packet. */
+	uint32_t generation;
+	size_t ct_purged;
+	int ct_purge_failed; /* 1: the purge after the transaction failed */
 };
 
 /*

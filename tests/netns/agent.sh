@@ -117,6 +117,15 @@ check "then incrementally: the policy added and removed" \
 	[ "$(metric podwall_compile_objects_changed_total)" -ge 2 ]
 check "the policy's class built" \
 	[ "$(metric podwall_compile_classes_rebuilt_total)" -ge 1 ]
+# The verdict cache: three transactions changed the table (the first
+# load, the policy in, the policy out), each with the next generation;
+# the metric says what the kernel's forward chain holds.
+kernel_gen=$(in_ns "$NODE" nft list chain inet podwall forward |
+	sed -n 's/.*ct mark & 0x0fff0000 == \(0x[0-9a-f]*\) accept$/\1/p')
+check "verdict cache: generation 3 or later after three changes" \
+	[ "$((${kernel_gen:-0}))" -ge $((0x00030000)) ]
+check "verdict cache: the metric is the kernel's generation" \
+	[ "$(metric podwall_verdict_cache_generation)" = "$((${kernel_gen:-0}))" ]
 
 # Renamed in, inside a new directory: written elsewhere, moved whole.
 n=$(t_applied "$NODE")

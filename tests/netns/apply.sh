@@ -592,7 +592,7 @@ in_ns "$NODE" "$PODWALL" apply --node "$NODE" --flow-log all --nflog-group 7 \
 	"$TMP/traffic.yaml" >"$TMP/out" 2>&1
 in_ns "$NODE" nft list table inet podwall >"$TMP/list"
 check "flow log all: admitting rules count and log" \
-	grep -qE 'counter name "allowed_ingress" log prefix "podwall:allowed:ingress" group 7 accept' "$TMP/list"
+	grep -qE 'counter name "allowed_ingress" log prefix "podwall:allowed:ingress" group 7 return' "$TMP/list"
 check "flow log all: allowed connections still pass" t_answers "$CLIENT" 10.200.0.3 8080
 check "flow log all: the admitted connection was counted" counted allowed_ingress -ge 1
 in_ns "$NODE" "$PODWALL" apply --node "$NODE" "$TMP/traffic.yaml" >"$TMP/out" 2>&1

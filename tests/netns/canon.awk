@@ -51,6 +51,17 @@ obj && /^\t\telements = \{/ {
 	inel = !elems(substr($0, index($0, "{") + 1))
 	next
 }
+# The verdict cache's generation is history, not state: a table updated
+# from A to B carries a later generation than B loaded alone, by design
+# (docs/DATAPATH.md, "The verdict cache"). Only the generation of the two
+# rule shapes that carry it is set aside; the mask stays compared, and
+# apply.sh checks how the generation moves.
+obj && /^\t\tct mark & 0x[0-9a-f]+ == 0x[0-9a-f]+ accept$/ {
+	sub(/== 0x[0-9a-f]+ accept$/, "== GEN accept")
+}
+obj && /^\t\tct mark set ct mark & 0x[0-9a-f]+ \| 0x[0-9a-f]+$/ {
+	$0 = "\t\tct mark set ct mark & KEEP | GEN"
+}
 obj && /^\t}$/ { emit(3, seq(), $0); obj = ""; next }
 obj { emit(part, seq(), $0); next }
 /^$/ { next }
