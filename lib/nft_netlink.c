@@ -636,15 +636,22 @@ static void bitwise(struct rb *rb, uint32_t mask, uint32_t xor)
 	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &xor, 4);
 }
 
-static void ct_established(struct rb *rb)
+/* ct <key> into R1 (dir NFTNL_EXPR_CT_DREG), or set from R1 (_SREG). */
+static void ct_reg(struct rb *rb, uint32_t key, uint16_t dir)
 {
 	struct nftnl_expr *e = ex(rb, "ct");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	nftnl_expr_set_u32(e, dir, R1);
+}
+
+static void ct_established(struct rb *rb)
+{
 	uint32_t zero = 0;
 
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, R1);
-	}
+	ct_reg(rb, NFT_CT_STATE, NFTNL_EXPR_CT_DREG);
 	bitwise(rb, CT_ESTABLISHED | CT_RELATED, 0);
 	cmp(rb, NFT_CMP_NEQ, &zero, 4);
 	verdict(rb, NF_ACCEPT);
@@ -653,14 +660,8 @@ static void ct_established(struct rb *rb)
 /* ct mark and <mask> == <gen> accept: admitted by this generation. */
 static void ct_cached(struct rb *rb, uint32_t mask, uint32_t gen)
 {
-	struct nftnl_expr *e = ex(rb, "ct");
-	uint32_t zero = 0;
-
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, R1);
-	}
-	bitwise(rb, mask, zero);
+	ct_reg(rb, NFT_CT_MARK, NFTNL_EXPR_CT_DREG);
+	bitwise(rb, mask, 0);
 	cmp(rb, NFT_CMP_EQ, &gen, 4);
 	verdict(rb, NF_ACCEPT);
 }
@@ -668,18 +669,9 @@ static void ct_cached(struct rb *rb, uint32_t mask, uint32_t gen)
 /* ct mark set ct mark and ~<mask> or <gen>: the other bits kept. */
 static void ct_stamp(struct rb *rb, uint32_t mask, uint32_t gen)
 {
-	struct nftnl_expr *e = ex(rb, "ct");
-
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, R1);
-	}
+	ct_reg(rb, NFT_CT_MARK, NFTNL_EXPR_CT_DREG);
 	bitwise(rb, ~mask, gen);
-	e = ex(rb, "ct");
-	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_SREG, R1);
-	}
+	ct_reg(rb, NFT_CT_MARK, NFTNL_EXPR_CT_SREG);
 }
 
 static struct nftnl_rule *rule_obj(const char *chain)
