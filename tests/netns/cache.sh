@@ -3,7 +3,8 @@
 #
 # The verdict cache against a real kernel (root), with real UDP traffic
 # that is never answered, so that every packet is "new" to conntrack:
-# only the first packet of the flow is judged by the policies, the others
+# only the first packet of the flow is judged by the policies (IPv4,
+# IPv6, and to the node through the input hook), the others
 # pass on the connection's mark; any change of the table moves the
 # generation, so the next packet of a flow the change denies is judged
 # again and dropped; an apply that changes nothing keeps it; the other
@@ -28,7 +29,8 @@ SERVER=$RUN-server
 
 needs ip nft python3
 t_built "$PODWALL"
-if t_node_with_pods "$NODE" "$CLIENT:10.202.0.2" "$SERVER:10.202.0.3"; then
+if t_node_with_pods "$NODE" "$CLIENT:10.202.0.2,fd00:202::2" \
+	"$SERVER:10.202.0.3,fd00:202::3"; then
 	ok
 else
 	fail "building the node and its pods"
@@ -48,11 +50,11 @@ EOT
 
 # yaml PORT: client and server; the server admits the client on UDP PORT.
 yaml() {
-	t_node_yaml "$NODE" 10.202.0.0/24
+	t_node_yaml "$NODE" 10.202.0.0/24 fd00:202::/64
 	echo ---
-	t_pod_yaml t/client client "$NODE" 10.202.0.2
+	t_pod_yaml t/client client "$NODE" 10.202.0.2,fd00:202::2
 	echo ---
-	t_pod_yaml t/server server "$NODE" 10.202.0.3
+	t_pod_yaml t/server server "$NODE" 10.202.0.3,fd00:202::3
 	cat <<EOT
 ---
 apiVersion: networking.k8s.io/v1
@@ -63,6 +65,17 @@ spec:
   ingress:
   - from: [{podSelector: {matchLabels: {app: client}}}]
     ports: [{port: $1, protocol: UDP}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: client-out, namespace: t}
+spec:
+  podSelector: {matchLabels: {app: client}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{podSelector: {matchLabels: {app: server}}}]
+  - to: [{ipBlock: {cidr: 169.254.1.1/32}}]
+    ports: [{port: 7000, protocol: UDP}]
 EOT
 }
 
@@ -92,9 +105,10 @@ gen() {
 		sed -n 's/.*ct mark & 0x[0-9a-f]* == \(0x[0-9a-f]*\) accept$/\1/p'
 }
 
-# send SPORT N: N datagrams from the client's port SPORT to server:7000.
+# send SPORT N [DST]: N datagrams from the client's port SPORT to
+# server:7000 (DST: the server's IPv4 address unless given).
 send() {
-	t_udp_send "$CLIENT" - "$1" 10.202.0.3 7000 "$2"
+	t_udp_send "$CLIENT" - "$1" "${3:-10.202.0.3}" 7000 "$2"
 }
 
 # ---- one judgment per flow ------------------------------------------------
@@ -109,6 +123,34 @@ check "an admitted flow: all 5 datagrams arrive" [ "$(received)" = 5 ]
 check "an admitted flow: its class judged the first datagram only" \
 	[ "$(counter allowed_ingress)" -eq $((before + 1)) ]
 
+before=$(counter allowed_ingress)
+send 40000 5 fd00:202::3
+check "IPv6: all 5 datagrams arrive" [ "$(received)" = 10 ]
+check "IPv6: the class judged the first datagram only" \
+	[ "$(counter allowed_ingress)" -eq $((before + 1)) ]
+
+# To the node itself (the input hook): the client's egress admits it
+# once, then the mark does. The node counts what arrives after podwall
+# and lets it in (a drop there would come before conntrack confirms the
+# connection, so nothing would be remembered; the port unreachable it
+# answers leaves the connection unanswered).
+in_ns "$NODE" nft -f - <<'EOT'
+table inet sink {
+	chain input {
+		type filter hook input priority 10; policy accept;
+		udp dport 7000 counter
+	}
+}
+EOT
+before=$(counter allowed_egress)
+send 40009 5 169.254.1.1
+node_got=$(in_ns "$NODE" nft list chain inet sink input |
+	sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+check "to the node: all 5 datagrams arrive" [ "$node_got" = 5 ]
+check "to the node: the client's egress judged the first only" \
+	[ "$(counter allowed_egress)" -eq $((before + 1)) ]
+in_ns "$NODE" nft delete table inet sink
+
 # ---- a change judges again --------------------------------------------------
 
 denied=$(counter denied_ingress)
@@ -116,7 +158,7 @@ apply 7001
 check "a change moves the generation" [ "$(gen)" = 0x00020000 ]
 send 40000 5
 check "the same flow after a change that denies it: nothing arrives" \
-	[ "$(received)" = 5 ]
+	[ "$(received)" = 10 ]
 check "the same flow after the change: each datagram judged and dropped" \
 	[ "$(counter denied_ingress)" -eq $((denied + 5)) ]
 apply 7001
@@ -126,7 +168,7 @@ check "an apply that changes nothing says so" grep -q '^changed: 1[0-9]* unchang
 apply 7000
 before=$(counter allowed_ingress)
 send 40000 5
-check "allowed again: the flow passes" [ "$(received)" = 10 ]
+check "allowed again: the flow passes" [ "$(received)" = 15 ]
 check "allowed again: judged once more, then cached" \
 	[ "$(counter allowed_ingress)" -eq $((before + 1)) ]
 
