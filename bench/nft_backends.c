@@ -4,8 +4,8 @@
  * measured in the same run, alternating, in the current network
  * namespace (docs/DATAPATH.md, "Talking to the kernel").
  *
- *   nft_backends [--reps N] [--node NAME] PATH...
- *   nft_backends [--reps N] [--node NAME] --pod FILE PATH...
+ *   nft_backends [--reps N] [--node NAME] [--ct-mark-mask M] PATH...
+ *   nft_backends [--reps N] [--node NAME] [--ct-mark-mask M] --pod FILE PATH...
  *
  * The cluster is loaded and compiled once, untimed. Each of N rounds
  * (default 7) times one full load through libnftables (the rendered text,
@@ -191,10 +191,12 @@ int main(int argc, char **argv)
 		{ "reps", required_argument, NULL, 'r' },
 		{ "node", required_argument, NULL, 'n' },
 		{ "pod", required_argument, NULL, 'p' },
+		{ "ct-mark-mask", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *node = NULL, *pod = NULL;
 	struct pw_ruleset *rs, *rs2 = NULL;
+	uint32_t mask = PW_CT_MARK_MASK_DEFAULT;
 	long reps = 7;
 	int c, status;
 
@@ -205,19 +207,23 @@ int main(int argc, char **argv)
 			node = optarg;
 		else if (c == 'p')
 			pod = optarg;
+		else if (c == 'm')
+			mask = (uint32_t)strtoul(optarg, NULL, 0);
 		else
 			return 2;
 	}
 	if (optind >= argc || reps < 1 || reps > MAX_REPS) {
 		fprintf(stderr, "usage: nft_backends [--reps N] [--node NAME] "
-				"[--pod FILE] PATH...\n");
+				"[--ct-mark-mask MASK] [--pod FILE] PATH...\n");
 		return 2;
 	}
 	rs = compile(argv + optind, argc - optind, NULL, node);
 	if (pod)
 		rs2 = compile(argv + optind, argc - optind, pod, node);
-	if (!rs || (pod && !rs2)) {
+	if (!rs || (pod && !rs2) || pw_ruleset_set_ct_mark_mask(rs, mask) ||
+	    (rs2 && pw_ruleset_set_ct_mark_mask(rs2, mask))) {
 		fprintf(stderr, "nft_backends: cannot compile the cluster\n");
+		pw_ruleset_free(rs2);
 		pw_ruleset_free(rs);
 		return 2;
 	}
