@@ -228,6 +228,71 @@ const struct pw_namespace *pw_cluster_find_ns(const struct pw_cluster *c,
 
 /* ---- loading ------------------------------------------------------ */
 
+/* Decoding document by document, as the fast reader reads them. */
+struct stream {
+	struct pw_cluster *c;
+	struct pw_diags *d; /* decoding's records, until the read succeeds */
+	int ret; /* -EBADMSG: a document ran out of its budget */
+};
+
+static int decode_doc(void *ctx, struct pw_yaml *y)
+{
+	struct stream *s = ctx;
+	int ret = pw_decode_yaml(s->c, y, s->d);
+
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret)
+		s->ret = ret;
+	return 0;
+}
+
+static int diags_append(struct pw_diags *to, const struct pw_diags *from)
+{
+	const struct pw_diag *r;
+	struct pw_pos pos;
+
+	for (size_t i = 0; i < pw_diags_count(from); i++) {
+		r = pw_diags_get(from, i);
+		pos = (struct pw_pos){ .file = pw_diag_file(r),
+				       .line = pw_diag_line(r),
+				       .col = pw_diag_column(r) };
+		if (pw_diags_add(to, pw_diag_severity(r), &pos, pw_diag_path(r),
+				 "%s", pw_diag_message(r)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Most manifests are plain block YAML, which the fast reader reads; then
+ * each document is decoded as soon as it is read, and memory holds one
+ * document's tree, not the whole input's. When the reader declines
+ * (-EAGAIN), what was decoded is taken back and the caller reads again:
+ * the records and the cluster are then as if this had not run.
+ */
+static int load_fast(struct pw_cluster *c, const char *file, const char *buf,
+		     size_t len, struct pw_diags *diags)
+{
+	struct stream s = { .c = c, .d = pw_diags_new() };
+	struct pw_dec_mark m = pw_dec_mark(c);
+	size_t errors = c->load_errors;
+	int ret;
+
+	if (!s.d)
+		return -ENOMEM;
+	ret = pw_yaml_parse_docs(file, buf, len, decode_doc, &s);
+	if (ret == -EAGAIN) {
+		pw_dec_rollback(c, &m);
+		c->load_errors = errors;
+	} else if (!ret) {
+		ret = diags_append(diags, s.d);
+		ret = ret ? ret : s.ret;
+	}
+	pw_diags_free(s.d);
+	return ret;
+}
+
 PW_EXPORT int pw_cluster_load_buffer(struct pw_cluster *c, const char *name,
 				     const char *buf, size_t len,
 				     struct pw_diags *diags)
@@ -239,7 +304,10 @@ PW_EXPORT int pw_cluster_load_buffer(struct pw_cluster *c, const char *name,
 
 	if (!file)
 		return -ENOMEM;
-	ret = pw_yaml_parse(file, buf, len, &y, diags);
+	ret = load_fast(c, file, buf, len, diags);
+	if (ret != -EAGAIN)
+		return ret;
+	ret = pw_yaml_parse_with(file, buf, len, PW_YAML_LIBYAML, &y, diags);
 	if (ret == -EBADMSG) {
 		n = pw_diags_error_count(diags) - before;
 		c->load_errors += n ? n : 1;

@@ -98,11 +98,13 @@ bool pw_dec_str(struct pw_dec *x, const struct pw_ynode *n, char **out)
 	} else if (!pw_node_is_string(n)) {
 		type_error(x, n, "string");
 		return false;
-	} else if (strlen(n->scalar.text) != n->scalar.len) {
+	} else if (n->scalar.nul) {
 		pw_dec_err(x, n, "string contains a NUL character");
 		return false;
 	} else {
-		*out = strdup(n->scalar.text);
+		*out = malloc(n->scalar.len + 1);
+		if (*out)
+			memcpy(*out, n->scalar.text, n->scalar.len + 1);
 	}
 	if (!*out)
 		x->oom = true;
@@ -209,8 +211,9 @@ bool pw_dec_cidr(struct pw_dec *x, const struct pw_ynode *n,
 static const struct pw_field *find_field(const struct pw_field *f, size_t nf,
 					 const char *name)
 {
+	/* the first character tells most fields apart */
 	for (size_t i = 0; i < nf; i++)
-		if (!strcmp(f[i].name, name))
+		if (f[i].name[0] == name[0] && !strcmp(f[i].name, name))
 			return &f[i];
 	return NULL;
 }
@@ -220,8 +223,7 @@ static bool key_ok(struct pw_dec *x, const struct pw_ynode *k)
 {
 	if (!pw_dec_visit(x, k))
 		return false;
-	if (k->type == PW_NODE_SCALAR &&
-	    strlen(k->scalar.text) == k->scalar.len)
+	if (k->type == PW_NODE_SCALAR && !k->scalar.nul)
 		return true;
 	pw_dec_err(x, k, "expected a string key, got %s", pw_node_kind_name(k));
 	return false;
@@ -251,21 +253,6 @@ void pw_dec_map(struct pw_dec *x, const struct pw_ynode *n,
 	}
 }
 
-/* "[i]" without printf: arrays are walked item by item. */
-static size_t path_index(struct pw_path *p, size_t i)
-{
-	char buf[32], *e = buf + sizeof(buf) - 1;
-
-	*e = '\0';
-	*--e = ']';
-	do {
-		*--e = (char)('0' + i % 10);
-		i /= 10;
-	} while (i);
-	*--e = '[';
-	return pw_path_push(p, e);
-}
-
 void *pw_dec_array(struct pw_dec *x, const struct pw_ynode *n, size_t elem,
 		   size_t *count, pw_item_fn fn, void *ctx)
 {
@@ -284,7 +271,7 @@ void *pw_dec_array(struct pw_dec *x, const struct pw_ynode *n, size_t elem,
 	*count = n->seq.n;
 	for (size_t i = 0; i < n->seq.n && pw_dec_ok(x); i++) {
 		item = n->seq.items[i];
-		mark = path_index(&x->path, i);
+		mark = pw_path_push_index(&x->path, i);
 		if (pw_dec_visit(x, item) && fn)
 			fn(x, item, v + i * elem, ctx);
 		pw_path_pop(&x->path, mark);
@@ -296,7 +283,7 @@ void *pw_dec_array(struct pw_dec *x, const struct pw_ynode *n, size_t elem,
 
 static bool label_value_fast(const struct pw_ynode *v)
 {
-	return pw_node_is_string(v) && strlen(v->scalar.text) == v->scalar.len;
+	return pw_node_is_string(v) && !v->scalar.nul;
 }
 
 /* Labels go in document order, then sorted; the YAML layer has already
@@ -667,18 +654,13 @@ static void decode_list(struct pw_dec *x, const struct pw_kind_ops *k,
 	pw_path_pop(&x->path, mark);
 }
 
-/* What the cluster held before a document, to take it back. */
-struct mark {
-	size_t nss, pods, pols, nodes, svcs;
-};
-
-static struct mark cluster_mark(const struct pw_cluster *c)
+struct pw_dec_mark pw_dec_mark(const struct pw_cluster *c)
 {
-	return (struct mark){ c->nnss, c->npods, c->npols, c->nnodes,
-			      c->nsvcs };
+	return (struct pw_dec_mark){ c->nnss, c->npods, c->npols, c->nnodes,
+				     c->nsvcs };
 }
 
-static void cluster_rollback(struct pw_cluster *c, const struct mark *m)
+void pw_dec_rollback(struct pw_cluster *c, const struct pw_dec_mark *m)
 {
 	while (c->nnss > m->nss)
 		pw_namespace_clear(&c->nss[--c->nnss]);
@@ -696,7 +678,7 @@ int pw_decode_yaml(struct pw_cluster *c, struct pw_yaml *y, struct pw_diags *d)
 {
 	struct pw_dec x = { .c = c, .d = d, .y = y };
 	const struct pw_ynode *root;
-	struct mark m;
+	struct pw_dec_mark m;
 	int ret = 0;
 
 	for (x.doc = 0; x.doc < pw_yaml_doc_count(y) && !x.oom; x.doc++) {
@@ -706,10 +688,10 @@ int pw_decode_yaml(struct pw_cluster *c, struct pw_yaml *y, struct pw_diags *d)
 		pw_path_init(&x.path);
 		x.exhausted = false;
 		x.doc_errors = 0;
-		m = cluster_mark(c);
+		m = pw_dec_mark(c);
 		decode_object(&x, root);
 		if (x.exhausted) {
-			cluster_rollback(c, &m);
+			pw_dec_rollback(c, &m);
 			ret = -EBADMSG;
 		}
 	}

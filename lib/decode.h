@@ -25,6 +25,14 @@
  */
 int pw_decode_yaml(struct pw_cluster *c, struct pw_yaml *y, struct pw_diags *d);
 
+/* The objects a cluster held at some point, to take back those decoded
+ * since (c->load_errors is the caller's to restore). */
+struct pw_dec_mark {
+	size_t nss, pods, pols, nodes, svcs;
+};
+struct pw_dec_mark pw_dec_mark(const struct pw_cluster *c);
+void pw_dec_rollback(struct pw_cluster *c, const struct pw_dec_mark *m);
+
 /* ---- for decode*.c ---------------------------------------------- */
 
 struct pw_dec {

@@ -104,6 +104,20 @@ size_t pw_path_index(struct pw_path *p, const char *seg, size_t i)
 	return mark;
 }
 
+size_t pw_path_push_index(struct pw_path *p, size_t i)
+{
+	char buf[32], *e = buf + sizeof(buf) - 1;
+
+	*e = '\0';
+	*--e = ']';
+	do {
+		*--e = (char)('0' + i % 10);
+		i /= 10;
+	} while (i);
+	*--e = '[';
+	return pw_path_push(p, e);
+}
+
 void pw_path_pop(struct pw_path *p, size_t mark)
 {
 	if (mark <= p->len) {

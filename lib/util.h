@@ -55,6 +55,9 @@ void pw_path_init(struct pw_path *p);
 size_t pw_path_push(struct pw_path *p, const char *seg);
 size_t pw_path_pushf(struct pw_path *p, const char *fmt, ...) PW_PRINTF(2, 3);
 size_t pw_path_index(struct pw_path *p, const char *seg, size_t i);
+/* Appends "[i]" (as pw_path_pushf(p, "[%zu]", i) does, without printf:
+ * walkers index every item, erroneous or not). */
+size_t pw_path_push_index(struct pw_path *p, size_t i);
 void pw_path_pop(struct pw_path *p, size_t mark);
 
 /*

@@ -58,6 +58,15 @@ static const struct pw_pos *at(const struct pw_pos *a, const struct pw_pos *b)
 	return a && a->line ? a : b;
 }
 
+/* seg[i] (seg NULL: [i]) under the current path; the mark to pop. */
+static size_t path_at(struct pw_path *p, const char *seg, size_t i)
+{
+	size_t mark = seg ? pw_path_push(p, seg) : p->len;
+
+	pw_path_push_index(p, i);
+	return mark;
+}
+
 /* One "Invalid value" per problem fn finds in value, under seg (NULL: the
  * current path). */
 static void check_syntax(struct vctx *v, const struct pw_pos *pos,
@@ -167,7 +176,7 @@ static void check_req_values(struct vctx *v, const struct pw_sel_req *r)
 		const struct pw_pos *p =
 			at(r->value_pos ? &r->value_pos[i] : NULL, &r->pos);
 
-		mark = pw_path_index(&v->path, "values", i);
+		mark = path_at(&v->path, "values", i);
 		check_syntax(v, p, NULL, r->values[i], pw_label_value_errors);
 		pw_path_pop(&v->path, mark);
 	}
@@ -189,7 +198,7 @@ static void check_selector(struct vctx *v, struct pw_selector *s,
 	check_labels_at(v, "matchLabels", &s->match_labels,
 			at(&s->match_labels_pos, pos));
 	for (size_t i = 0; i < s->nreqs; i++) {
-		size_t mark = pw_path_index(&v->path, "matchExpressions", i);
+		size_t mark = path_at(&v->path, "matchExpressions", i);
 
 		check_req(v, &s->reqs[i]);
 		pw_path_pop(&v->path, mark);
@@ -294,7 +303,7 @@ static void check_ipblock(struct vctx *v, struct pw_ipblock *b)
 	if (!b->cidr_ok)
 		return;
 	for (size_t i = 0; i < b->nexcept; i++) {
-		mark = pw_path_index(&v->path, "except", i);
+		mark = path_at(&v->path, "except", i);
 		check_except(v, b, &b->except[i]);
 		pw_path_pop(&v->path, mark);
 	}
@@ -395,13 +404,13 @@ static const char *const dir_fields[PW_DIR_NR][2] = {
 static void check_rule(struct vctx *v, enum pw_dir dir, struct pw_rule *r)
 {
 	for (size_t i = 0; i < r->nports; i++) {
-		size_t mark = pw_path_index(&v->path, "ports", i);
+		size_t mark = path_at(&v->path, "ports", i);
 
 		check_np_port(v, &r->ports[i]);
 		pw_path_pop(&v->path, mark);
 	}
 	for (size_t i = 0; i < r->npeers; i++) {
-		size_t mark = pw_path_index(&v->path, dir_fields[dir][1], i);
+		size_t mark = path_at(&v->path, dir_fields[dir][1], i);
 
 		check_peer(v, &r->peers[i]);
 		pw_path_pop(&v->path, mark);
@@ -442,7 +451,7 @@ static void check_types(struct vctx *v, struct pw_policy *pol)
 		const struct pw_policy_type *t = &pol->types[i];
 		const struct pw_pos *pos = at(&t->pos, &pol->types_pos);
 		int d = type_lookup(t->text);
-		size_t m = pw_path_index(&v->path, NULL, i);
+		size_t m = path_at(&v->path, NULL, i);
 
 		if (d < 0)
 			verr(v, pos,
@@ -472,7 +481,7 @@ static void check_policy(struct vctx *v, struct pw_policy *pol)
 	check_selector_at(v, "podSelector", &pol->pod_sel, &pol->pos);
 	for (int d = 0; d < PW_DIR_NR; d++) {
 		for (size_t i = 0; i < pol->nrules[d]; i++) {
-			size_t m = pw_path_index(&v->path, dir_fields[d][0], i);
+			size_t m = path_at(&v->path, dir_fields[d][0], i);
 
 			check_rule(v, (enum pw_dir)d, &pol->rules[d][i]);
 			pw_path_pop(&v->path, m);
@@ -816,7 +825,7 @@ static void check_service(struct vctx *v, const struct pw_service *s)
 		check_labels_at(v, "spec.selector", &s->selector, &s->pos);
 	check_cluster_ips(v, s);
 	for (size_t i = 0; i < s->nports; i++) {
-		mark = pw_path_index(&v->path, "spec.ports", i);
+		mark = path_at(&v->path, "spec.ports", i);
 		check_svc_port(v, s, i);
 		pw_path_pop(&v->path, mark);
 	}

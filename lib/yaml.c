@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * YAML and JSON documents as trees with positions, built from libyaml's
- * event parser (which does not recurse, so depth costs us only our own
- * stack of open collections, bounded by PW_YAML_MAX_DEPTH).
+ * YAML and JSON documents as trees with positions, built from events: the
+ * fast reader's (yaml_scan.c) for plain block YAML, else libyaml's event
+ * parser (neither recurses past PW_YAML_MAX_DEPTH, so depth costs us only
+ * our own stack of open collections).
  *
  * Memory: nodes, texts and child arrays come from one chunked arena per
  * input, freed at once. While a collection is open its children wait on a
@@ -19,6 +20,7 @@
 #include <yaml.h>
 
 #include "yaml.h"
+#include "yaml_scan.h"
 
 #define TAG_PREFIX "tag:yaml.org,2002:"
 #define ARENA_CHUNK (256u << 10)
@@ -72,6 +74,20 @@ static char *arena_strndup(struct arena *a, const char *s, size_t n)
 		p[n] = '\0';
 	}
 	return p;
+}
+
+/* Empties the arena but keeps its newest chunk for what comes next. */
+static void arena_reset(struct arena *a)
+{
+	struct chunk *c = a->head, *next;
+
+	if (!c)
+		return;
+	for (next = c->next, c->next = NULL; next; next = c) {
+		c = next->next;
+		free(next);
+	}
+	a->head->used = 0;
 }
 
 static void arena_free(struct arena *a)
@@ -155,6 +171,9 @@ struct anchor {
 
 struct parser {
 	yaml_parser_t yp;
+	bool fast; /* reading with pw_yaml_scan(): an error is -EAGAIN */
+	pw_yaml_doc_fn each; /* pw_yaml_parse_docs()'s, or NULL */
+	void *each_ctx;
 	struct pw_yaml *y;
 	struct pw_diags *d;
 	const char *file;
@@ -176,11 +195,16 @@ struct parser {
  * many: a flood of records is no use to anyone. */
 #define MAX_ERRORS 100
 
-static struct pw_pos mark_pos(const struct parser *p, yaml_mark_t m)
+static struct pw_pos mark_pos(const struct parser *p, size_t line, size_t col)
 {
 	return (struct pw_pos){ .file = p->file,
-				.line = (uint32_t)m.line + 1,
-				.col = (uint32_t)m.column + 1 };
+				.line = (uint32_t)line + 1,
+				.col = (uint32_t)col + 1 };
+}
+
+static struct pw_pos ev_pos(const struct parser *p, const struct pw_yev *ev)
+{
+	return mark_pos(p, ev->line, ev->col);
 }
 
 /* The field path of the open collections, for messages. */
@@ -219,6 +243,11 @@ static int perr(struct parser *p, struct pw_pos pos, const char *seg,
 	va_list ap;
 	int ret;
 
+	/* the fast reader's errors are libyaml's to report */
+	if (p->fast) {
+		p->failed = true;
+		return -EAGAIN;
+	}
 	stack_path(p, &path);
 	if (seg)
 		pw_path_push(&path, seg);
@@ -319,33 +348,32 @@ static int attach(struct parser *p, struct pw_ynode *n, size_t height)
 }
 
 static struct pw_ynode *node_new(struct parser *p, enum pw_node_type t,
-				 yaml_mark_t m)
+				 const struct pw_yev *ev)
 {
 	struct pw_ynode *n = arena_alloc(&p->y->arena, sizeof(*n));
 
 	if (n) {
 		memset(n, 0, sizeof(*n));
 		n->type = t;
-		n->pos = mark_pos(p, m);
+		n->pos = ev_pos(p, ev);
 		p->nodes++;
 	}
 	return n;
 }
 
-static int keep_anchor(struct parser *p, const yaml_char_t *anchor, char **out)
+static int keep_anchor(struct parser *p, const char *anchor, char **out)
 {
 	*out = NULL;
 	if (!anchor)
 		return 0;
-	*out = arena_strndup(&p->y->arena, (const char *)anchor,
-			     strlen((const char *)anchor));
+	*out = arena_strndup(&p->y->arena, anchor, strlen(anchor));
 	return *out ? 0 : -ENOMEM;
 }
 
-static int open_collection(struct parser *p, const yaml_event_t *ev,
-			   enum pw_node_type t, const yaml_char_t *anchor)
+static int open_collection(struct parser *p, const struct pw_yev *ev,
+			   enum pw_node_type t)
 {
-	struct pw_ynode *n = node_new(p, t, ev->start_mark);
+	struct pw_ynode *n = node_new(p, t, ev);
 	struct frame *f;
 
 	if (!n)
@@ -360,7 +388,7 @@ static int open_collection(struct parser *p, const yaml_event_t *ev,
 	f->node = n;
 	f->start = p->nscratch;
 	f->height = 0;
-	if (keep_anchor(p, anchor, &f->anchor))
+	if (keep_anchor(p, ev->anchor, &f->anchor))
 		return -ENOMEM;
 	p->depth++;
 	return 0;
@@ -446,12 +474,32 @@ static const struct word words[] = {
 	W("<<", SV_MERGE, false),
 };
 
-/* Most scalars are names: they start with none of these. */
-#define WORD_STARTS "~nNyYoOtTfF.+-<"
+/* What a plain scalar's first character says it may be: most scalars
+ * are names, which start with neither. */
+enum { MAY_WORD = 1, MAY_NUMBER = 2 };
+/* clang-format off */
+static const unsigned char starts[256] = {
+	['~'] = MAY_WORD, ['<'] = MAY_WORD,
+	['n'] = MAY_WORD, ['N'] = MAY_WORD, ['y'] = MAY_WORD, ['Y'] = MAY_WORD,
+	['o'] = MAY_WORD, ['O'] = MAY_WORD, ['t'] = MAY_WORD, ['T'] = MAY_WORD,
+	['f'] = MAY_WORD, ['F'] = MAY_WORD,
+	['.'] = MAY_WORD | MAY_NUMBER, ['+'] = MAY_WORD | MAY_NUMBER,
+	['-'] = MAY_WORD | MAY_NUMBER,
+	['0'] = MAY_NUMBER, ['1'] = MAY_NUMBER, ['2'] = MAY_NUMBER,
+	['3'] = MAY_NUMBER, ['4'] = MAY_NUMBER, ['5'] = MAY_NUMBER,
+	['6'] = MAY_NUMBER, ['7'] = MAY_NUMBER, ['8'] = MAY_NUMBER,
+	['9'] = MAY_NUMBER,
+};
+/* clang-format on */
+
+static unsigned char start_of(const char *s)
+{
+	return starts[(unsigned char)s[0]];
+}
 
 static const struct word *find_word(const char *s, size_t len)
 {
-	if (len > 5 || !s[0] || !strchr(WORD_STARTS, s[0]))
+	if (len > 5 || !(start_of(s) & MAY_WORD))
 		return NULL;
 	for (size_t i = 0; i < PW_ARRAY_SIZE(words); i++)
 		if (words[i].len == len && !memcmp(words[i].text, s, len))
@@ -482,9 +530,9 @@ static bool parse_digits(const char *s, size_t len, unsigned base,
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		dv = (unsigned)digit_value(s[i]);
-		if (dv >= base || v > (UINT64_MAX - dv) / base)
+		if (dv >= base || __builtin_mul_overflow(v, base, &v) ||
+		    __builtin_add_overflow(v, dv, &v))
 			return false;
-		v = v * base + dv;
 	}
 	*out = v;
 	return true;
@@ -595,7 +643,7 @@ static enum sval resolve_plain(const char *s, size_t len, int64_t *iv,
 		*bv = w->value;
 		return w->kind;
 	}
-	if (s[0] && strchr("+-.0123456789", s[0]))
+	if (start_of(s) & MAY_NUMBER)
 		return resolve_number(s, len, iv, fits);
 	return SV_STR;
 }
@@ -650,6 +698,17 @@ static enum sval scalar_value(const struct pw_ynode *n, int64_t *iv, bool *fits,
 		return SV_STR;
 	k = resolve_plain(n->scalar.text, n->scalar.len, iv, fits, bv);
 	return k == SV_MERGE ? SV_STR : k;
+}
+
+/* What a scalar node is, without its value: kept in the node. */
+static enum sval scalar_kind(const struct pw_ynode *n)
+{
+	int64_t iv;
+	bool fits, bv;
+
+	if (n->scalar.kind)
+		return (enum sval)(n->scalar.kind - 1);
+	return scalar_value(n, &iv, &fits, &bv);
 }
 
 /* An explicit tag must fit the node: !!int on text that reads as one. */
@@ -765,6 +824,135 @@ static int check_keys(struct parser *p, const struct pw_ynode *map)
 
 /* ---- events ------------------------------------------------------- */
 
+static int on_scalar(struct parser *p, const struct pw_yev *ev)
+{
+	const struct pw_pos pos = ev_pos(p, ev);
+	size_t len = ev->len;
+	struct arena *a = &p->y->arena;
+	const char *tag = ev->tag;
+	struct pw_ynode *n;
+	char *anchor;
+	int64_t iv;
+	bool fits, bv;
+	int ret;
+
+	if (len > PW_YAML_MAX_SCALAR)
+		return perr(p, pos, NULL,
+			    "scalar of %zu bytes exceeds the limit of %u", len,
+			    PW_YAML_MAX_SCALAR);
+	n = node_new(p, PW_NODE_SCALAR, ev);
+	if (!n)
+		return -ENOMEM;
+	n->scalar.len = len;
+	n->scalar.style = ev->style;
+	n->scalar.text = arena_strndup(a, ev->text, len);
+	/* the fast reader reads no NULs */
+	n->scalar.nul = !p->fast && n->scalar.text &&
+			memchr(n->scalar.text, 0, len);
+	if (tag && !(n->scalar.tag = arena_strndup(a, tag, strlen(tag))))
+		return -ENOMEM;
+	n->scalar.tagged = tag != NULL;
+	if (!n->scalar.text || keep_anchor(p, ev->anchor, &anchor))
+		return -ENOMEM;
+	if ((ret = check_tag(p, n)))
+		return ret;
+	n->scalar.kind = (unsigned char)(scalar_value(n, &iv, &fits, &bv) + 1);
+	if (anchor && (ret = anchor_add(p, anchor, n, 1)))
+		return ret;
+	return attach(p, n, 1);
+}
+
+static int on_alias(struct parser *p, const struct pw_yev *ev)
+{
+	const char *name = ev->anchor;
+	struct anchor *a = NULL;
+
+	if (p->cap_anchors)
+		a = anchor_slot(p, name);
+	if (!a || !a->name)
+		return perr(p, ev_pos(p, ev), NULL,
+			    "unknown anchor \"%s\" (or an alias inside the "
+			    "node it names)",
+			    name);
+	p->nodes++;
+	return attach(p, a->node, a->height);
+}
+
+/* A collection tag other than its own type is a type error in disguise. */
+static int check_collection_tag(struct parser *p, const struct pw_yev *ev,
+				const char *want)
+{
+	const char *t = ev->tag;
+	size_t plen = strlen(TAG_PREFIX);
+
+	if (!t || !strcmp(t, "!") ||
+	    (!strncmp(t, TAG_PREFIX, plen) && !strcmp(t + plen, want)))
+		return 0;
+	return perr(p, ev_pos(p, ev), NULL, "unsupported tag %s", t);
+}
+
+static int on_doc_start(struct parser *p)
+{
+	anchors_reset(p);
+	p->nodes = 0;
+	p->root = NULL;
+	return 0;
+}
+
+static int on_doc_end(struct parser *p)
+{
+	struct doc *d = PW_PUSH(p->y->docs, p->y->ndocs, p->y->cap_docs);
+	int ret;
+
+	if (!d)
+		return -ENOMEM;
+	d->root = p->root;
+	d->budget = 10 * p->nodes + 10000;
+	if (!p->each)
+		return 0;
+	ret = p->each(p->each_ctx, p->y);
+	arena_reset(&p->y->arena);
+	p->y->ndocs = 0;
+	return ret;
+}
+
+static int on_event(struct parser *p, const struct pw_yev *ev)
+{
+	int ret;
+
+	switch (ev->type) {
+	case PW_YEV_DOC_START:
+		return on_doc_start(p);
+	case PW_YEV_DOC_END:
+		return on_doc_end(p);
+	case PW_YEV_SCALAR:
+		return on_scalar(p, ev);
+	case PW_YEV_ALIAS:
+		return on_alias(p, ev);
+	case PW_YEV_SEQ_START:
+		ret = check_collection_tag(p, ev, "seq");
+		return ret ? ret : open_collection(p, ev, PW_NODE_SEQ);
+	case PW_YEV_MAP_START:
+		ret = check_collection_tag(p, ev, "map");
+		return ret ? ret : open_collection(p, ev, PW_NODE_MAP);
+	case PW_YEV_COLL_END:
+		return close_collection(p);
+	}
+	return 0;
+}
+
+/* The fast reader's events; any error it would record sends the whole
+ * input to libyaml. */
+static int on_fast_event(void *ctx, const struct pw_yev *ev)
+{
+	struct parser *p = ctx;
+	int ret = on_event(p, ev);
+
+	return !ret && p->failed ? -EAGAIN : ret;
+}
+
+/* ---- libyaml ------------------------------------------------------ */
+
 static enum pw_scalar_style scalar_style(yaml_scalar_style_t s)
 {
 	switch (s) {
@@ -779,118 +967,47 @@ static enum pw_scalar_style scalar_style(yaml_scalar_style_t s)
 	}
 }
 
-static int on_scalar(struct parser *p, const yaml_event_t *ev)
+/* libyaml's event as ours; false for the events we ignore. */
+static bool from_libyaml(const yaml_event_t *e, struct pw_yev *ev)
 {
-	const struct pw_pos pos = mark_pos(p, ev->start_mark);
-	size_t len = ev->data.scalar.length;
-	struct arena *a = &p->y->arena;
-	const char *tag = (const char *)ev->data.scalar.tag;
-	struct pw_ynode *n;
-	char *anchor;
-	int ret;
-
-	if (len > PW_YAML_MAX_SCALAR)
-		return perr(p, pos, NULL,
-			    "scalar of %zu bytes exceeds the limit of %u", len,
-			    PW_YAML_MAX_SCALAR);
-	n = node_new(p, PW_NODE_SCALAR, ev->start_mark);
-	if (!n)
-		return -ENOMEM;
-	n->scalar.len = len;
-	n->scalar.style = scalar_style(ev->data.scalar.style);
-	n->scalar.text =
-		arena_strndup(a, (const char *)ev->data.scalar.value, len);
-	if (tag && !(n->scalar.tag = arena_strndup(a, tag, strlen(tag))))
-		return -ENOMEM;
-	n->scalar.tagged = tag != NULL;
-	if (!n->scalar.text || keep_anchor(p, ev->data.scalar.anchor, &anchor))
-		return -ENOMEM;
-	if ((ret = check_tag(p, n)))
-		return ret;
-	if (anchor && (ret = anchor_add(p, anchor, n, 1)))
-		return ret;
-	return attach(p, n, 1);
-}
-
-static int on_alias(struct parser *p, const yaml_event_t *ev)
-{
-	const char *name = (const char *)ev->data.alias.anchor;
-	struct anchor *a = NULL;
-
-	if (p->cap_anchors)
-		a = anchor_slot(p, name);
-	if (!a || !a->name)
-		return perr(p, mark_pos(p, ev->start_mark), NULL,
-			    "unknown anchor \"%s\" (or an alias inside the "
-			    "node it names)",
-			    name);
-	p->nodes++;
-	return attach(p, a->node, a->height);
-}
-
-/* A collection tag other than its own type is a type error in disguise. */
-static int check_collection_tag(struct parser *p, const yaml_event_t *ev,
-				const yaml_char_t *tag, const char *want)
-{
-	const char *t = (const char *)tag;
-	size_t plen = strlen(TAG_PREFIX);
-
-	if (!t || !strcmp(t, "!") ||
-	    (!strncmp(t, TAG_PREFIX, plen) && !strcmp(t + plen, want)))
-		return 0;
-	return perr(p, mark_pos(p, ev->start_mark), NULL, "unsupported tag %s",
-		    t);
-}
-
-static int on_doc_start(struct parser *p)
-{
-	anchors_reset(p);
-	p->nodes = 0;
-	p->root = NULL;
-	return 0;
-}
-
-static int on_doc_end(struct parser *p)
-{
-	struct doc *d = PW_PUSH(p->y->docs, p->y->ndocs, p->y->cap_docs);
-
-	if (!d)
-		return -ENOMEM;
-	d->root = p->root;
-	d->budget = 10 * p->nodes + 10000;
-	return 0;
-}
-
-static int on_event(struct parser *p, const yaml_event_t *ev)
-{
-	int ret;
-
-	switch (ev->type) {
+	memset(ev, 0, sizeof(*ev));
+	ev->line = (uint32_t)e->start_mark.line;
+	ev->col = (uint32_t)e->start_mark.column;
+	switch (e->type) {
 	case YAML_DOCUMENT_START_EVENT:
-		return on_doc_start(p);
+		ev->type = PW_YEV_DOC_START;
+		return true;
 	case YAML_DOCUMENT_END_EVENT:
-		return on_doc_end(p);
+		ev->type = PW_YEV_DOC_END;
+		return true;
 	case YAML_SCALAR_EVENT:
-		return on_scalar(p, ev);
+		ev->type = PW_YEV_SCALAR;
+		ev->text = (const char *)e->data.scalar.value;
+		ev->len = e->data.scalar.length;
+		ev->style = scalar_style(e->data.scalar.style);
+		ev->tag = (const char *)e->data.scalar.tag;
+		ev->anchor = (const char *)e->data.scalar.anchor;
+		return true;
 	case YAML_ALIAS_EVENT:
-		return on_alias(p, ev);
+		ev->type = PW_YEV_ALIAS;
+		ev->anchor = (const char *)e->data.alias.anchor;
+		return true;
 	case YAML_SEQUENCE_START_EVENT:
-		ret = check_collection_tag(p, ev, ev->data.sequence_start.tag,
-					   "seq");
-		return ret ? ret :
-			     open_collection(p, ev, PW_NODE_SEQ,
-					     ev->data.sequence_start.anchor);
+		ev->type = PW_YEV_SEQ_START;
+		ev->tag = (const char *)e->data.sequence_start.tag;
+		ev->anchor = (const char *)e->data.sequence_start.anchor;
+		return true;
 	case YAML_MAPPING_START_EVENT:
-		ret = check_collection_tag(p, ev, ev->data.mapping_start.tag,
-					   "map");
-		return ret ? ret :
-			     open_collection(p, ev, PW_NODE_MAP,
-					     ev->data.mapping_start.anchor);
+		ev->type = PW_YEV_MAP_START;
+		ev->tag = (const char *)e->data.mapping_start.tag;
+		ev->anchor = (const char *)e->data.mapping_start.anchor;
+		return true;
 	case YAML_SEQUENCE_END_EVENT:
 	case YAML_MAPPING_END_EVENT:
-		return close_collection(p);
+		ev->type = PW_YEV_COLL_END;
+		return true;
 	default:
-		return 0;
+		return false;
 	}
 }
 
@@ -902,16 +1019,21 @@ static int syntax_error(struct parser *p)
 	if (yp->error == YAML_MEMORY_ERROR)
 		return -ENOMEM;
 	if (yp->context)
-		return perr(p, mark_pos(p, yp->problem_mark), NULL,
-			    "%s (%s started at line %zu, column %zu)", problem,
-			    yp->context, yp->context_mark.line + 1,
+		return perr(p,
+			    mark_pos(p, yp->problem_mark.line,
+				     yp->problem_mark.column),
+			    NULL, "%s (%s started at line %zu, column %zu)",
+			    problem, yp->context, yp->context_mark.line + 1,
 			    yp->context_mark.column + 1);
-	return perr(p, mark_pos(p, yp->problem_mark), NULL, "%s", problem);
+	return perr(p,
+		    mark_pos(p, yp->problem_mark.line, yp->problem_mark.column),
+		    NULL, "%s", problem);
 }
 
 static int run(struct parser *p)
 {
 	yaml_event_t ev;
+	struct pw_yev pev;
 	bool done = false;
 	int ret = 0;
 
@@ -919,7 +1041,8 @@ static int run(struct parser *p)
 		if (!yaml_parser_parse(&p->yp, &ev))
 			return syntax_error(p);
 		done = ev.type == YAML_STREAM_END_EVENT;
-		ret = on_event(p, &ev);
+		if (from_libyaml(&ev, &pev))
+			ret = on_event(p, &pev);
 		yaml_event_delete(&ev);
 	}
 	if (!ret && p->failed)
@@ -927,8 +1050,55 @@ static int run(struct parser *p)
 	return ret;
 }
 
-int pw_yaml_parse(const char *file, const char *buf, size_t len,
-		  struct pw_yaml **out, struct pw_diags *d)
+static int run_libyaml(struct parser *p, const char *buf, size_t len)
+{
+	int ret;
+
+	if (!yaml_parser_initialize(&p->yp))
+		return -ENOMEM;
+	/* libyaml asserts on a NULL input, even an empty one */
+	yaml_parser_set_input_string(
+		&p->yp, (const unsigned char *)(buf ? buf : ""), buf ? len : 0);
+	ret = run(p);
+	yaml_parser_delete(&p->yp);
+	return ret;
+}
+
+/* Forgets what the fast reader built, for libyaml to start afresh. */
+static int parser_reset(struct parser *p)
+{
+	pw_yaml_free(p->y);
+	p->y = calloc(1, sizeof(*p->y));
+	p->depth = 0;
+	p->nscratch = 0;
+	p->nodes = 0;
+	p->nerrors = 0;
+	p->root = NULL;
+	p->failed = false;
+	p->fast = false;
+	anchors_reset(p);
+	return p->y ? 0 : -ENOMEM;
+}
+
+static int read_input(struct parser *p, const char *buf, size_t len,
+		      enum pw_yaml_reader r)
+{
+	int ret = -EAGAIN;
+
+	if (r != PW_YAML_LIBYAML) {
+		p->fast = true;
+		ret = pw_yaml_scan(buf, len, on_fast_event, p);
+		if (ret != -EAGAIN || r == PW_YAML_FAST)
+			return ret;
+		if (parser_reset(p))
+			return -ENOMEM;
+	}
+	return run_libyaml(p, buf, len);
+}
+
+int pw_yaml_parse_with(const char *file, const char *buf, size_t len,
+		       enum pw_yaml_reader r, struct pw_yaml **out,
+		       struct pw_diags *d)
 {
 	struct parser p = { .d = d, .file = file };
 	struct pw_pos pos = { .file = file };
@@ -944,15 +1114,7 @@ int pw_yaml_parse(const char *file, const char *buf, size_t len,
 	p.y = calloc(1, sizeof(*p.y));
 	if (!p.y)
 		return -ENOMEM;
-	if (!yaml_parser_initialize(&p.yp)) {
-		free(p.y);
-		return -ENOMEM;
-	}
-	/* libyaml asserts on a NULL input, even an empty one */
-	yaml_parser_set_input_string(
-		&p.yp, (const unsigned char *)(buf ? buf : ""), buf ? len : 0);
-	ret = run(&p);
-	yaml_parser_delete(&p.yp);
+	ret = read_input(&p, buf, len, r);
 	free(p.stack);
 	free(p.scratch);
 	free(p.anchors);
@@ -963,6 +1125,34 @@ int pw_yaml_parse(const char *file, const char *buf, size_t len,
 	}
 	*out = p.y;
 	return 0;
+}
+
+int pw_yaml_parse_docs(const char *file, const char *buf, size_t len,
+		       pw_yaml_doc_fn fn, void *ctx)
+{
+	struct parser p = {
+		.file = file, .fast = true, .each = fn, .each_ctx = ctx
+	};
+	int ret;
+
+	if (len > PW_YAML_MAX_INPUT)
+		return -EAGAIN;
+	p.y = calloc(1, sizeof(*p.y));
+	if (!p.y)
+		return -ENOMEM;
+	ret = pw_yaml_scan(buf, len, on_fast_event, &p);
+	free(p.stack);
+	free(p.scratch);
+	free(p.anchors);
+	free(p.keys);
+	pw_yaml_free(p.y);
+	return ret;
+}
+
+int pw_yaml_parse(const char *file, const char *buf, size_t len,
+		  struct pw_yaml **out, struct pw_diags *d)
+{
+	return pw_yaml_parse_with(file, buf, len, PW_YAML_AUTO, out, d);
 }
 
 /* ---- walking helpers ---------------------------------------------- */
@@ -985,11 +1175,7 @@ const struct pw_ynode *pw_node_get(const struct pw_ynode *map, const char *key)
 
 bool pw_node_is_null(const struct pw_ynode *n)
 {
-	int64_t iv;
-	bool fits, bv;
-
-	return n && n->type == PW_NODE_SCALAR &&
-	       scalar_value(n, &iv, &fits, &bv) == SV_NULL;
+	return n && n->type == PW_NODE_SCALAR && scalar_kind(n) == SV_NULL;
 }
 
 bool pw_node_as_int(const struct pw_ynode *n, int64_t *out)
@@ -997,7 +1183,7 @@ bool pw_node_as_int(const struct pw_ynode *n, int64_t *out)
 	int64_t iv;
 	bool fits, bv;
 
-	if (!n || n->type != PW_NODE_SCALAR ||
+	if (!n || n->type != PW_NODE_SCALAR || scalar_kind(n) != SV_INT ||
 	    scalar_value(n, &iv, &fits, &bv) != SV_INT || !fits)
 		return false;
 	*out = iv;
@@ -1009,7 +1195,7 @@ bool pw_node_as_bool(const struct pw_ynode *n, bool *out)
 	int64_t iv;
 	bool fits, bv;
 
-	if (!n || n->type != PW_NODE_SCALAR ||
+	if (!n || n->type != PW_NODE_SCALAR || scalar_kind(n) != SV_BOOL ||
 	    scalar_value(n, &iv, &fits, &bv) != SV_BOOL)
 		return false;
 	*out = bv;
@@ -1018,11 +1204,7 @@ bool pw_node_as_bool(const struct pw_ynode *n, bool *out)
 
 bool pw_node_is_string(const struct pw_ynode *n)
 {
-	int64_t iv;
-	bool fits, bv;
-
-	return n && n->type == PW_NODE_SCALAR &&
-	       scalar_value(n, &iv, &fits, &bv) == SV_STR;
+	return n && n->type == PW_NODE_SCALAR && scalar_kind(n) == SV_STR;
 }
 
 const char *pw_node_kind_name(const struct pw_ynode *n)
@@ -1032,14 +1214,11 @@ const char *pw_node_kind_name(const struct pw_ynode *n)
 		[SV_BOOL] = "boolean", [SV_INT] = "integer",
 		[SV_FLOAT] = "float",  [SV_MERGE] = "string",
 	};
-	int64_t iv;
-	bool fits, bv;
-
 	if (!n)
 		return "nothing";
 	if (n->type == PW_NODE_MAP)
 		return "mapping";
 	if (n->type == PW_NODE_SEQ)
 		return "sequence";
-	return names[scalar_value(n, &iv, &fits, &bv)];
+	return names[scalar_kind(n)];
 }

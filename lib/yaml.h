@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A YAML (and so JSON) document tree with the position of every node,
- * built with libyaml under limits.
+ * built under limits by a fast reader of plain block YAML, or by libyaml
+ * for anything else.
  *
  * Limits, because manifests come from anyone: nesting depth, the size of
  * one scalar, the size of the input, and alias expansion. An alias is not
@@ -52,6 +53,10 @@ struct pw_ynode {
 			size_t len;
 			enum pw_scalar_style style;
 			bool tagged; /* an explicit tag such as !!str */
+			/* what it reads as (yaml.c's enum sval) plus 1, kept
+			 * when it is made: walkers ask again and again */
+			unsigned char kind;
+			bool nul; /* text holds a NUL (len is past it) */
 			char *tag; /* NULL when none */
 		} scalar;
 		struct {
@@ -84,6 +89,33 @@ struct pw_yaml;
  */
 int pw_yaml_parse(const char *file, const char *buf, size_t len,
 		  struct pw_yaml **out, struct pw_diags *d);
+/*
+ * Which reader pw_yaml_parse_with() uses. AUTO, pw_yaml_parse()'s, is a
+ * fast one for plain block YAML (yaml_scan.c) that leaves everything else,
+ * errors included, to libyaml; the results are the same. The other two
+ * are for tests: LIBYAML alone, and FAST alone, which returns -EAGAIN
+ * (and records nothing) for an input it leaves to libyaml.
+ */
+enum pw_yaml_reader {
+	PW_YAML_AUTO,
+	PW_YAML_LIBYAML,
+	PW_YAML_FAST,
+};
+int pw_yaml_parse_with(const char *file, const char *buf, size_t len,
+		       enum pw_yaml_reader r, struct pw_yaml **out,
+		       struct pw_diags *d);
+/*
+ * The fast reader alone, a document at a time, so that memory holds one
+ * document's tree and not the input's: fn gets each document as a
+ * struct pw_yaml of its own, valid until fn returns; an error from fn
+ * ends the read and is returned. -EAGAIN (nothing recorded): the fast
+ * reader declined the input, possibly after fn has had some documents;
+ * the caller undoes what fn did and reads with pw_yaml_parse_with()
+ * (PW_YAML_LIBYAML), which reports what there is to report.
+ */
+typedef int (*pw_yaml_doc_fn)(void *ctx, struct pw_yaml *y);
+int pw_yaml_parse_docs(const char *file, const char *buf, size_t len,
+		       pw_yaml_doc_fn fn, void *ctx);
 /* NULL is a no-op. */
 void pw_yaml_free(struct pw_yaml *y);
 size_t pw_yaml_doc_count(const struct pw_yaml *y);
