@@ -576,7 +576,7 @@ apply_targets() {
 		printf '%-50s %12s %10s %5s\n' "pod added, dp_apply total, $pods pods" \
 			"$add ms" "<= 5 ms" "$(verdict "$add" "<=" 5)"
 		add=$(stats "$TMP/addkernel.$pods" | awk '{ print $1 }')
-		printf '%-50s %12s %10s %5s\n' "pod added, kernel part only, $pods pods" \
+		printf '%-50s %12s %10s %5s\n' "pod added, pw_ruleset_update, $pods pods" \
 			"$add ms" "<= 5 ms" "$(verdict "$add" "<=" 5)"
 	done
 }
