@@ -40,6 +40,11 @@ static const struct {
 	{ ENOENT, "the kernel lacks an nf_tables feature podwall needs "
 		  "(inet tables, concatenated interval sets: Linux >= 5.6)" },
 	{ EAFNOSUPPORT, "the kernel has no nf_tables for this family" },
+	/* ctnetlink missing: the verdict cache cannot purge old stamps */
+	{ EPROTONOSUPPORT,
+	  "the kernel lacks conntrack netlink (nf_conntrack_netlink), which "
+	  "the verdict cache needs to begin a cycle of generations: load it, "
+	  "or turn the cache off with --ct-mark-mask 0" },
 	{ ENOMEM, "the kernel ran out of memory; the previous ruleset stays" },
 	{ ENOSPC, "the kernel ran out of memory; the previous ruleset stays" },
 };

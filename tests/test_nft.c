@@ -198,6 +198,9 @@ static void test_hints(void)
 	CHECK(strstr(pw_datapath_hint(EPERM), "root") != NULL, "EPERM > 0");
 	CHECK(strstr(pw_datapath_hint(-EOPNOTSUPP), "kernel") != NULL,
 	      "EOPNOTSUPP hint");
+	CHECK(strstr(pw_datapath_hint(-EPROTONOSUPPORT), "--ct-mark-mask 0") !=
+		      NULL,
+	      "EPROTONOSUPPORT: the verdict cache's purge, and how to go on");
 	CHECK(strstr(pw_datapath_hint(-EIO), "unchanged") != NULL, "EIO hint");
 }
 
