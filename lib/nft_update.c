@@ -321,9 +321,13 @@ static bool fixed_chain(const struct pw_nft_chain *c)
 static void plan_rerule(struct plan *p)
 {
 	const struct pw_nft_image *o = p->old, *n = p->new;
+	/* A new verdict cache mask rewrites every chain: the base chains
+	 * carry it, and a table of a podwall before the cache has ingress
+	 * classes that accept instead of returning to be stamped. */
 	bool all = o->flow_log != n->flow_log ||
-		   o->flow_group != n->flow_group || o->counters != n->counters;
-	bool fixed = o->ct_mask != n->ct_mask, classes = false;
+		   o->flow_group != n->flow_group ||
+		   o->counters != n->counters || o->ct_mask != n->ct_mask;
+	bool fixed = false, classes = false;
 	char cls[PW_NFT_NAME_MAX];
 
 	for (size_t i = 0; i < n->nchains; i++)
