@@ -6,7 +6,8 @@
 # the table as the kernel lists it; the netlink load listed byte for byte
 # as nft -f of the compiled text; incremental updates (A then B lists as B
 # alone, for pods, policies and namespaces changed, and big transitions of
-# a generated cluster); a broken input and a refused transaction leaving
+# a generated cluster; the verdict cache turned on over a table without
+# it or of an older podwall); a broken input and a refused transaction leaving
 # the previous table untouched, --flush, and real TCP traffic through a
 # node namespace: one allowed connection, denied ones (ingress, egress,
 # port, an unknown pod address) silently dropped, a spoofed source
@@ -170,6 +171,34 @@ check "flow log denied: every drop logs" \
 	"$(grep -c ' drop$' "$TMP/ab")"
 ip netns del "$RUN-fl"
 ip netns del "$RUN-fl2"
+
+# The verdict cache turned on over a table without it, and over the table
+# of a podwall before the cache (ingress classes that accept: compiled
+# without the cache, the class chains' returns made accepts): every chain
+# is rewritten in place and the table is what a fresh load makes.
+ip netns add "$RUN-vc"
+ip netns add "$RUN-vc2"
+in_ns "$RUN-vc2" "$PODWALL" apply "$GOLDEN/selectors" >/dev/null 2>&1
+in_ns "$RUN-vc2" nft list table inet podwall >"$TMP/b"
+"$PODWALL" compile --ct-mark-mask 0 "$GOLDEN/selectors" 2>/dev/null |
+	sed '/@in_c[0-9a-f]*\(_ports\)\?_v[46]/s/ return$/ accept/' >"$TMP/old.nft"
+for start in nocache old; do
+	if [ $start = nocache ]; then
+		in_ns "$RUN-vc" "$PODWALL" apply --ct-mark-mask 0 "$GOLDEN/selectors" \
+			>/dev/null 2>&1
+	else
+		in_ns "$RUN-vc" nft delete table inet podwall
+		in_ns "$RUN-vc" nft -f "$TMP/old.nft"
+	fi
+	in_ns "$RUN-vc" "$PODWALL" apply "$GOLDEN/selectors" >"$TMP/out" 2>&1
+	check "cache on over $start: rewritten in place, no full load" \
+		grep -qE '^changed: [0-9]+ chains replaced, [0-9]+ unchanged sets$' "$TMP/out"
+	in_ns "$RUN-vc" nft list table inet podwall >"$TMP/ab"
+	check "cache on over $start: what a fresh load makes" same_state "$TMP/ab" "$TMP/b"
+done
+check "the old table's ingress classes accepted" grep -q '@in_c.* accept$' "$TMP/old.nft"
+ip netns del "$RUN-vc"
+ip netns del "$RUN-vc2"
 
 # Replacing is complete: A then B leaves what B alone leaves.
 ip netns add "$RUN-fresh"
