@@ -111,23 +111,25 @@ send() {
 	t_udp_send "$CLIENT" - "$1" "${3:-10.202.0.3}" 7000 "$2"
 }
 
+# once WHAT SPORT DST TOTAL: 5 datagrams from SPORT to DST:7000 all
+# arrive (the server has then received TOTAL) and the server's class
+# judged the first only.
+once() {
+	_before=$(counter allowed_ingress)
+	send "$2" 5 "$3"
+	check "$1: all 5 datagrams arrive" [ "$(received)" = "$4" ]
+	check "$1: the class judged the first datagram only" \
+		[ "$(counter allowed_ingress)" -eq $((_before + 1)) ]
+}
+
 # ---- one judgment per flow ------------------------------------------------
 
 apply 7000
 check "apply exits 0" [ $? -eq 0 ]
 g1=$(gen)
 check "the first load carries the first generation" [ "$g1" = 0x00010000 ]
-before=$(counter allowed_ingress)
-send 40000 5
-check "an admitted flow: all 5 datagrams arrive" [ "$(received)" = 5 ]
-check "an admitted flow: its class judged the first datagram only" \
-	[ "$(counter allowed_ingress)" -eq $((before + 1)) ]
-
-before=$(counter allowed_ingress)
-send 40000 5 fd00:202::3
-check "IPv6: all 5 datagrams arrive" [ "$(received)" = 10 ]
-check "IPv6: the class judged the first datagram only" \
-	[ "$(counter allowed_ingress)" -eq $((before + 1)) ]
+once "an admitted flow" 40000 10.202.0.3 5
+once "IPv6" 40000 fd00:202::3 10
 
 # To the node itself (the input hook): the client's egress admits it
 # once, then the mark does. The node counts what arrives after podwall
@@ -166,11 +168,7 @@ check "an apply that changes nothing keeps the generation" \
 	[ "$(gen)" = 0x00020000 ]
 check "an apply that changes nothing says so" grep -q '^changed: 1[0-9]* unchanged sets$' "$TMP/out"
 apply 7000
-before=$(counter allowed_ingress)
-send 40000 5
-check "allowed again: the flow passes" [ "$(received)" = 15 ]
-check "allowed again: judged once more, then cached" \
-	[ "$(counter allowed_ingress)" -eq $((before + 1)) ]
+once "allowed again" 40000 10.202.0.3 15
 
 # ---- another table's bits of the mark --------------------------------------
 
