@@ -409,6 +409,20 @@ PW_EXPORT int pw_ruleset_set_ct_mark_mask(struct pw_ruleset *rs, uint32_t mask)
 	return 0;
 }
 
+PW_EXPORT int pw_ct_mark_mask_parse(const char *text, uint32_t *mask)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(text, &end, 0);
+	if (errno || end == text || *end || *text == '-' || v > UINT32_MAX ||
+	    !pw_nft_mask_ok((uint32_t)v))
+		return -EINVAL;
+	*mask = (uint32_t)v;
+	return 0;
+}
+
 PW_EXPORT uint32_t pw_ruleset_ct_mark_mask(const struct pw_ruleset *rs)
 {
 	return rs->ct_mask;

@@ -375,6 +375,31 @@ static void test_verdict_cache(void)
 	uint32_t g = 0, seq[5];
 	bool wrapped[5];
 
+	static const struct {
+		const char *text;
+		int ret;
+		uint32_t mask;
+	} texts[] = {
+		{ "0x0fff0000", 0, 0x0fff0000 },
+		{ "0", 0, 0 },
+		{ "3", 0, 3 },
+		{ "0xffffffff", 0, 0xffffffff },
+		{ "0x0f0f0000", -EINVAL, 0 },
+		{ "0x100000000", -EINVAL, 0 },
+		{ "-1", -EINVAL, 0 },
+		{ "", -EINVAL, 0 },
+		{ "0x3 ", -EINVAL, 0 },
+		{ "mask", -EINVAL, 0 },
+	};
+	uint32_t got;
+
+	for (size_t i = 0; i < PW_ARRAY_SIZE(texts); i++) {
+		got = 0x5a5a5a5a;
+		CHECK(pw_ct_mark_mask_parse(texts[i].text, &got) ==
+				      texts[i].ret &&
+			      (texts[i].ret || got == texts[i].mask),
+		      "ct mark mask text '%s'", texts[i].text);
+	}
 	for (size_t i = 0; i < PW_ARRAY_SIZE(bad); i++)
 		CHECK(pw_ruleset_set_ct_mark_mask(&rs, bad[i]) == -EINVAL,
 		      "ct mark mask 0x%08x refused", (unsigned)bad[i]);
@@ -422,11 +447,20 @@ static void test_verdict_cache(void)
 		      st.elems_removed == 1 && !st.chains_replaced,
 	      "a change: the next generation, base chains not counted");
 	pw_nft_image_release(&b);
+	/* a class chain in both, whose rules only the mask makes rewrite */
 	CHECK(!pw_ruleset_set_ct_mark_mask(&rs, 0x3) &&
 		      !pw_nft_image_build(&b, &rs, NULL) &&
-		      !pw_nft_diff_plan(&a, &b, &st) && st.generation == 0x1 &&
-		      st.chains_replaced == b.nchains,
-	      "another mask: a new cycle, every chain rewritten");
+		      pw_nft_image_add_chain(&a, "in_c0000000000000abc",
+					     PW_CK_CLASS_IN, 0, "t/x") &&
+		      pw_nft_image_add_chain(&b, "in_c0000000000000abc",
+					     PW_CK_CLASS_IN, 0, "t/x"),
+	      "another mask: images with a class chain");
+	pw_nft_image_seal(&a);
+	pw_nft_image_seal(&b);
+	CHECK(!pw_nft_diff_plan(&a, &b, &st) && st.generation == 0x1 &&
+		      st.chains_replaced == 7 && b.nchains == 7,
+	      "another mask: a new cycle, every chain rewritten, the class "
+	      "chain too");
 	pw_nft_image_release(&b);
 	pw_nft_image_release(&a);
 	pw_nft_image_free(rs.image);

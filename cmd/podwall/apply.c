@@ -161,7 +161,7 @@ static int cut_established(const struct cmd *cmd, const struct pw_engine *e,
 int cmd_apply(const struct cmd *cmd, int argc, char **argv)
 {
 	struct inputs in = { .fmts = OUT_MASK(OUT_TEXT) };
-	struct apply_opts o = { 0 };
+	struct apply_opts o = { .rs = RULESET_OPTS_INIT };
 	struct pw_ruleset *rs = NULL;
 	struct pw_engine *e = NULL;
 	struct loaded l = { 0 };

@@ -46,7 +46,7 @@ int cmd_compile(const struct cmd *cmd, int argc, char **argv)
 		RULESET_LONGOPTS,
 		{ 0 },
 	};
-	struct ruleset_opts o = { 0 };
+	struct ruleset_opts o = RULESET_OPTS_INIT;
 	char *text = NULL;
 	int status, ret;
 

@@ -148,8 +148,12 @@ struct ruleset_opts {
 	size_t ncidrs;
 	unsigned int flow_log; /* PW_FLOW_LOG_* */
 	unsigned int nflog_group;
-	const char *ct_mark_mask; /* NULL: the default */
+	uint32_t ct_mark_mask; /* PW_CT_MARK_MASK_DEFAULT unless given */
 };
+#define RULESET_OPTS_INIT                               \
+	{                                               \
+		.ct_mark_mask = PW_CT_MARK_MASK_DEFAULT \
+	}
 /* The usage lines of --ct-mark-mask, which compile and apply print. */
 #define RULESET_CT_MARK_USAGE                                                   \
 	"  --ct-mark-mask MASK the conntrack mark bits of the verdict cache\n"  \

@@ -2,7 +2,6 @@
 /* What compile and apply share: --node, --pod-cidr, --flow-log,
  * --nflog-group, --ct-mark-mask, building the ruleset. */
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,21 +45,6 @@ static int group_opt(const struct cmd *cmd, struct ruleset_opts *o,
 	return 0;
 }
 
-/* 0, or -EINVAL for text that is no number or no contiguous mask. */
-static int ct_mark_opt(const char *arg, struct pw_ruleset *rs)
-{
-	unsigned long long v;
-	char *end;
-
-	if (!arg)
-		return 0;
-	errno = 0;
-	v = strtoull(arg, &end, 0);
-	if (errno || end == arg || *end || *arg == '-' || v > UINT32_MAX)
-		return -EINVAL;
-	return pw_ruleset_set_ct_mark_mask(rs, (uint32_t)v);
-}
-
 int ruleset_opt(const struct cmd *cmd, void *ctx, int opt, const char *arg)
 {
 	struct ruleset_opts *o = ctx;
@@ -79,7 +63,12 @@ int ruleset_opt(const struct cmd *cmd, void *ctx, int opt, const char *arg)
 	case OPT_RS_NFLOG_GROUP:
 		return group_opt(cmd, o, arg);
 	case OPT_RS_CT_MARK_MASK:
-		o->ct_mark_mask = arg;
+		if (pw_ct_mark_mask_parse(arg, &o->ct_mark_mask))
+			return cmd_fail(cmd,
+					"--ct-mark-mask: one run of bits of a "
+					"32-bit mark (e.g. 0x0fff0000), or 0, "
+					"not '%s'",
+					arg);
 		return 0;
 	}
 	return -1;
@@ -105,13 +94,7 @@ int ruleset_build(const struct cmd *cmd, const struct pw_engine *e,
 		pw_ruleset_free(rs);
 		return cmd_fail(cmd, "--flow-log: %s", strerror(EINVAL));
 	}
-	if (ct_mark_opt(o->ct_mark_mask, rs)) {
-		pw_ruleset_free(rs);
-		return cmd_fail(cmd,
-				"--ct-mark-mask: one run of bits of a 32-bit "
-				"mark (e.g. 0x0fff0000), or 0, not '%s'",
-				o->ct_mark_mask);
-	}
+	pw_ruleset_set_ct_mark_mask(rs, o->ct_mark_mask); /* parsed: valid */
 	if (o->node && !pw_ruleset_range_count(rs))
 		fprintf(stderr,
 			"warning: no Node '%s' with spec.podCIDRs in the "

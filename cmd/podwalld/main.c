@@ -372,31 +372,12 @@ static bool parse_interval(const char *s, unsigned *out)
 	return true;
 }
 
-/* The options the ruleset of every reconcile gets (ruleset_decorate). */
-static int take_cidr(struct pw_ruleset *rs, const char *text)
-{
-	return pw_ruleset_add_pod_cidr(rs, text);
-}
-
-static int take_mask(struct pw_ruleset *rs, const char *text)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(text, &end, 0);
-	if (errno || end == text || *end || *text == '-' || v > UINT32_MAX)
-		return -EINVAL;
-	return pw_ruleset_set_ct_mark_mask(rs, (uint32_t)v);
-}
-
 /*
- * Whether the datapath takes option text, asked of the datapath itself
+ * Whether text is a CIDR the datapath takes, asked of the datapath itself
  * (a ruleset of an empty cluster), so the agent accepts exactly what
- * `podwall apply` does.
+ * `podwall apply --pod-cidr` does.
  */
-static bool datapath_takes(int (*take)(struct pw_ruleset *, const char *),
-			   const char *text)
+static bool cidr_ok(const char *text)
 {
 	struct pw_cluster *c = pw_cluster_new();
 	struct pw_diags *d = pw_diags_new();
@@ -409,7 +390,7 @@ static bool datapath_takes(int (*take)(struct pw_ruleset *, const char *),
 	if (e)
 		rs = pw_ruleset_new(e, NULL);
 	if (rs)
-		ok = !take(rs, text);
+		ok = !pw_ruleset_add_pod_cidr(rs, text);
 	pw_ruleset_free(rs);
 	pw_engine_free(e);
 	pw_diags_free(d);
@@ -419,7 +400,7 @@ static bool datapath_takes(int (*take)(struct pw_ruleset *, const char *),
 
 static int ct_mark_opt(struct agent *a, const char *text)
 {
-	if (!datapath_takes(take_mask, text)) {
+	if (pw_ct_mark_mask_parse(text, &a->ct_mark_mask)) {
 		fputs("podwalld: --ct-mark-mask: one run of bits of a 32-bit "
 		      "mark (e.g. 0x0fff0000), or 0, not ",
 		      stderr);
@@ -427,7 +408,6 @@ static int ct_mark_opt(struct agent *a, const char *text)
 		fputc('\n', stderr);
 		return -1;
 	}
-	a->ct_mark_mask = (uint32_t)strtoull(text, NULL, 0);
 	return 0;
 }
 
@@ -438,7 +418,7 @@ static int pod_cidr_opt(struct agent *a, const char *text)
 			AGENT_MAX_POD_CIDRS);
 		return -1;
 	}
-	if (!datapath_takes(take_cidr, text)) {
+	if (!cidr_ok(text)) {
 		fputs("podwalld: --pod-cidr: not a CIDR: ", stderr);
 		fputs(text, stderr);
 		fputc('\n', stderr);

@@ -83,6 +83,10 @@ int pw_ruleset_set_flow_log(struct pw_ruleset *rs, unsigned int flags,
  */
 #define PW_CT_MARK_MASK_DEFAULT 0x0fff0000u
 int pw_ruleset_set_ct_mark_mask(struct pw_ruleset *rs, uint32_t mask);
+/* A mask as the command lines take it ("0x0fff0000", "0"; C's integer
+ * syntax), checked as pw_ruleset_set_ct_mark_mask checks it. 0 with *mask,
+ * or -EINVAL. */
+int pw_ct_mark_mask_parse(const char *text, uint32_t *mask);
 /* The mask, and the generation the rules carry (in the mask's bits): the
  * first one, or what the last apply or update of rs wrote. */
 uint32_t pw_ruleset_ct_mark_mask(const struct pw_ruleset *rs);
