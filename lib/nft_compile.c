@@ -423,16 +423,6 @@ PW_EXPORT int pw_ct_mark_mask_parse(const char *text, uint32_t *mask)
 	return 0;
 }
 
-PW_EXPORT uint32_t pw_ruleset_ct_mark_mask(const struct pw_ruleset *rs)
-{
-	return rs->ct_mask;
-}
-
-PW_EXPORT uint32_t pw_ruleset_generation(const struct pw_ruleset *rs)
-{
-	return rs->ct_gen;
-}
-
 /* Orders classes by identity, then elements (the tie-break). */
 static int class_order(const void *pa, const void *pb)
 {

@@ -405,9 +405,8 @@ static void test_verdict_cache(void)
 		      "ct mark mask 0x%08x refused", (unsigned)bad[i]);
 	for (size_t i = 0; i < PW_ARRAY_SIZE(good); i++)
 		CHECK(!pw_ruleset_set_ct_mark_mask(&rs, good[i]) &&
-			      pw_ruleset_ct_mark_mask(&rs) == good[i] &&
-			      pw_ruleset_generation(&rs) ==
-				      (good[i] & (~good[i] + 1)),
+			      rs.ct_mask == good[i] &&
+			      rs.ct_gen == (good[i] & (~good[i] + 1)),
 		      "ct mark mask 0x%08x: the first generation is its lowest "
 		      "bit",
 		      (unsigned)good[i]);

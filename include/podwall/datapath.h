@@ -87,10 +87,6 @@ int pw_ruleset_set_ct_mark_mask(struct pw_ruleset *rs, uint32_t mask);
  * syntax), checked as pw_ruleset_set_ct_mark_mask checks it. 0 with *mask,
  * or -EINVAL. */
 int pw_ct_mark_mask_parse(const char *text, uint32_t *mask);
-/* The mask, and the generation the rules carry (in the mask's bits): the
- * first one, or what the last apply or update of rs wrote. */
-uint32_t pw_ruleset_ct_mark_mask(const struct pw_ruleset *rs);
-uint32_t pw_ruleset_generation(const struct pw_ruleset *rs);
 
 /* Sizes of the table: chains, sets and maps, and elements of all sets. */
 size_t pw_ruleset_chain_count(const struct pw_ruleset *rs);
